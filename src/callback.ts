@@ -1,0 +1,71 @@
+/**
+ * The public edge between promise-first internals and the two calling styles of
+ * mongosess 0.4: Node callbacks `(err, result)` and promises with `.done()` / `.nodeify()`.
+ */
+
+export type Callback<T> = (err: Error | null, result?: T) => void;
+
+/**
+ * A native Promise with the two helpers the old package's promises had. Promises derived
+ * with `.then()` / `.catch()` / `.finally()` are CompatPromises too (via Symbol.species).
+ */
+export class CompatPromise<T> extends Promise<T> {
+  /**
+   * Ends a chain: like `then`, but a failure nobody handled is rethrown on a later tick
+   * (as an uncaught exception) instead of vanishing.
+   */
+  done(
+    onFulfilled?: ((value: T) => unknown) | null,
+    onRejected?: ((reason: unknown) => unknown) | null,
+  ): void {
+    this.then(onFulfilled, onRejected).then(undefined, (err: unknown) => {
+      setImmediate(() => {
+        throw err;
+      });
+    });
+  }
+
+  /** Calls `cb(err, result)` when settled (on a fresh tick) and returns this promise. */
+  nodeify(cb?: Callback<T> | null): this {
+    if (typeof cb === 'function') settleInto(this, cb);
+    return this;
+  }
+}
+
+// Typing only: the runtime already returns CompatPromises from these (Symbol.species).
+export interface CompatPromise<T> {
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null, // any, as in lib.es5.d.ts
+  ): CompatPromise<R1 | R2>;
+  catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): CompatPromise<T | R>;
+  finally(onFinally?: (() => void) | null): CompatPromise<T>;
+}
+
+function settleInto<T>(promise: Promise<T>, cb: Callback<T>): void {
+  // A fresh tick for each outcome: if cb throws, the throw surfaces as an uncaught exception
+  // and cannot trigger the rejection handler, so cb is never called twice.
+  promise.then(
+    (value) => process.nextTick(cb, null, value),
+    (err: unknown) => process.nextTick(cb, err instanceof Error ? err : new Error(String(err))),
+  );
+}
+
+/**
+ * Runs `work` and delivers its outcome: to `cb` when one is given (returning undefined), else
+ * as a CompatPromise. A synchronous throw inside `work` becomes a rejection, never a throw.
+ */
+export function deliver<T>(work: () => Promise<T>, cb: unknown): CompatPromise<T> | undefined {
+  const promise = new CompatPromise<T>((resolve, reject) => {
+    try {
+      resolve(work());
+    } catch (err) {
+      reject(err);
+    }
+  });
+  if (typeof cb === 'function') {
+    settleInto(promise, cb as Callback<T>);
+    return undefined;
+  }
+  return promise;
+}

@@ -1,0 +1,282 @@
+import { MongoClient, type MongoClientOptions } from 'mongodb';
+import {
+  boolean,
+  checkKnownKeys,
+  checkObject,
+  describe,
+  fail,
+  fn,
+  milliseconds,
+  nonEmptyString,
+  oneOf,
+  positiveInteger,
+} from './validate-option.js';
+
+export const FOURTEEN_DAYS_MS = 14 * 24 * 60 * 60 * 1000;
+/** Bounds every wait on the database, so an outage fails requests fast instead of after the driver's 30 s. */
+const DEFAULT_OPERATION_TIMEOUT_MS = 5_000;
+/** How often the fallback sweep removes expired sessions where the server has no TTL indexes. */
+const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+/** Well under MongoDB's 16 MiB document limit, so a session document always has room to grow. */
+const DEFAULT_MAX_DATA_BYTES = 1024 * 1024;
+const DEFAULT_URI = 'mongodb://127.0.0.1:27017';
+const DEFAULT_PORT = 27017;
+
+export type AutoRemove = 'native' | 'interval' | 'disabled';
+
+/** One entry of mongosess 0.4's `servers` list: a host, a port and legacy driver options. */
+export interface LegacyServer {
+  host: string;
+  /** @default 27017 */
+  port?: number;
+  /**
+   * Options of the old driver. `poolSize` becomes the pool's `maxPoolSize` and `rs_name` /
+   * `replicaSet` the replica set name; options the current driver no longer has
+   * (`autoReconnect`, `auto_reconnect`, `socketOptions`, …) are accepted and ignored.
+   */
+  opts?: Record<string, unknown>;
+}
+
+/** Options of `MongoSess.connect()`. */
+export interface ConnectOptions {
+  /**
+   * Database name.
+   * @default the database named in `uri`, else `'mongosess'`
+   */
+  db?: string;
+  /**
+   * Collection that holds the sessions.
+   * @default 'sessions'
+   */
+  collection?: string;
+  /**
+   * A MongoDB connection string. Use one of `uri`, `servers` or `client`.
+   * @default 'mongodb://127.0.0.1:27017' when none of the three is given
+   */
+  uri?: string;
+  /** mongosess 0.4's server list; several entries form a replica set seed list. */
+  servers?: LegacyServer[];
+  /** mongosess 0.4's credentials. */
+  auth?: { user: string; pass: string };
+  /**
+   * An existing, caller-owned MongoClient. mongosess connects it if needed but never closes it.
+   */
+  client?: MongoClient;
+  /** Extra options for the MongoClient mongosess creates (ignored with `client`). */
+  clientOptions?: MongoClientOptions;
+  /**
+   * How long a session lives in the database, in ms: from creation, or from last use with
+   * `rolling`. Changing it between deployments needs no index work.
+   * @default 1209600000 (14 days)
+   */
+  expires?: number;
+  /**
+   * How expired sessions are removed. `'native'`: a TTL index, falling back to `'interval'`
+   * (with one warning) when the server refuses TTL indexes. `'interval'`: a periodic sweep
+   * from this process. `'disabled'`: nothing is removed (expired sessions are still never served).
+   * @default 'native'
+   */
+  autoRemove?: AutoRemove;
+  /**
+   * Period of the `'interval'` sweep, in ms.
+   * @default 60000
+   */
+  autoRemoveInterval?: number;
+  /**
+   * Sliding expiry: using a session pushes its database expiry (and its cookie's) to
+   * `expires` from now.
+   * @default false
+   */
+  rolling?: boolean;
+  /**
+   * With `rolling`, extend a session only when that gains more than this many ms, so a session
+   * that is only read costs at most one write per `touchAfter`.
+   * @default 0
+   */
+  touchAfter?: number;
+  /**
+   * A cap on a session's life counted from its creation, which no activity extends.
+   * `0` means no cap.
+   * @default 0
+   */
+  absoluteTimeout?: number;
+  /**
+   * Upper bound in ms on waiting for the database (server selection, connecting, a socket
+   * read), applied to the client mongosess creates.
+   * @default 5000
+   */
+  operationTimeout?: number;
+  /**
+   * The largest `set()` payload, in bytes of BSON.
+   * @default 1048576 (1 MiB)
+   */
+  maxDataBytes?: number;
+  /**
+   * Find sessions written by mongosess 0.4 (24-hex ObjectId cookies) and move each, on first
+   * use, to a fresh random hashed id. Also replaces 0.4's TTL index on `createdAt`.
+   * @default true
+   */
+  upgradeLegacySessions?: boolean;
+  /**
+   * The clock, in ms since the epoch. Tests pass a fake one.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Where mongosess's few warnings go (for example the TTL fallback).
+   * @default a `process.emitWarning` of type 'MongoSessWarning'
+   */
+  warn?: (message: string) => void;
+}
+
+const CONNECT_OPTION_NAMES = [
+  'db',
+  'collection',
+  'uri',
+  'servers',
+  'auth',
+  'client',
+  'clientOptions',
+  'expires',
+  'autoRemove',
+  'autoRemoveInterval',
+  'rolling',
+  'touchAfter',
+  'absoluteTimeout',
+  'operationTimeout',
+  'maxDataBytes',
+  'upgradeLegacySessions',
+  'now',
+  'warn',
+] as const;
+
+/** Everything `connect()` needs, complete and checked. */
+export interface StoreConfig {
+  dbName: string;
+  collectionName: string;
+  /** How to reach the server: a caller's client, or what to build ours from. */
+  connection: { client: MongoClient } | { uri: string; clientOptions: MongoClientOptions };
+  expires: number;
+  autoRemove: AutoRemove;
+  autoRemoveInterval: number;
+  rolling: boolean;
+  touchAfter: number;
+  absoluteTimeout: number;
+  maxDataBytes: number;
+  upgradeLegacySessions: boolean;
+  now: () => number;
+  warn: (message: string) => void;
+}
+
+function emitWarning(message: string): void {
+  process.emitWarning(message, 'MongoSessWarning');
+}
+
+export function resolveConnectOptions(input: unknown): StoreConfig {
+  const options = checkObject('connect options', input);
+  checkKnownKeys('connect', options, CONNECT_OPTION_NAMES);
+
+  const sources = (['uri', 'servers', 'client'] as const).filter((key) => options[key] !== undefined);
+  if (sources.length > 1) fail(`pass only one of uri, servers and client, got: ${sources.join(' and ')}`);
+
+  const operationTimeout = milliseconds('operationTimeout', options['operationTimeout'], DEFAULT_OPERATION_TIMEOUT_MS, {
+    allowZero: false,
+  });
+  const connection = resolveConnection(options, operationTimeout);
+  const uriDb = 'uri' in connection ? databaseInUri(connection.uri) : undefined;
+
+  const collectionName = nonEmptyString('collection', options['collection'], 'sessions');
+  if (collectionName.includes('$') || collectionName.includes('\0')) {
+    fail(`collection must not contain '$' or NUL, got: ${describe(collectionName)}`);
+  }
+  const dbName = nonEmptyString('db', options['db'], uriDb ?? 'mongosess');
+  if (/[/\\. "$\0]/.test(dbName)) fail(`db must be a database name without / \\ . space " $ or NUL, got: ${describe(dbName)}`);
+
+  const rolling = boolean('rolling', options['rolling'], false);
+  const touchAfter = milliseconds('touchAfter', options['touchAfter'], 0);
+  if (touchAfter > 0 && !rolling) fail('touchAfter only has an effect with rolling: true; set rolling or drop touchAfter');
+
+  return {
+    dbName,
+    collectionName,
+    connection,
+    expires: milliseconds('expires', options['expires'], FOURTEEN_DAYS_MS, { allowZero: false }),
+    autoRemove: oneOf('autoRemove', options['autoRemove'], ['native', 'interval', 'disabled'] as const, 'native'),
+    autoRemoveInterval: milliseconds('autoRemoveInterval', options['autoRemoveInterval'], DEFAULT_SWEEP_INTERVAL_MS, {
+      allowZero: false,
+    }),
+    rolling,
+    touchAfter,
+    absoluteTimeout: milliseconds('absoluteTimeout', options['absoluteTimeout'], 0),
+    maxDataBytes: positiveInteger('maxDataBytes', options['maxDataBytes'], DEFAULT_MAX_DATA_BYTES),
+    upgradeLegacySessions: boolean('upgradeLegacySessions', options['upgradeLegacySessions'], true),
+    now: fn('now', options['now'], Date.now),
+    warn: fn('warn', options['warn'], emitWarning),
+  };
+}
+
+function resolveConnection(options: Record<string, unknown>, operationTimeout: number): StoreConfig['connection'] {
+  if (options['client'] !== undefined) {
+    if (!(options['client'] instanceof MongoClient)) {
+      fail(`client must be a MongoClient from the mongodb package, got: ${describe(options['client'])}`);
+    }
+    if (options['clientOptions'] !== undefined || options['auth'] !== undefined) {
+      fail('clientOptions and auth cannot be combined with client; configure the client you pass instead');
+    }
+    return { client: options['client'] };
+  }
+
+  const clientOptions: MongoClientOptions = {
+    serverSelectionTimeoutMS: operationTimeout,
+    connectTimeoutMS: operationTimeout,
+    socketTimeoutMS: operationTimeout,
+    waitQueueTimeoutMS: operationTimeout,
+  };
+  let uri = DEFAULT_URI;
+  if (options['uri'] !== undefined) {
+    uri = nonEmptyString('uri', options['uri'], DEFAULT_URI);
+    if (!/^mongodb(\+srv)?:\/\//.test(uri)) fail('uri must start with mongodb:// or mongodb+srv://');
+  } else if (options['servers'] !== undefined) {
+    const { uri: seedList, ...mapped } = legacyServers(options['servers']);
+    uri = seedList;
+    Object.assign(clientOptions, mapped);
+  }
+
+  const auth = options['auth'];
+  if (auth !== undefined) {
+    const { user, pass } = checkObject('auth', auth);
+    if (typeof user !== 'string' || typeof pass !== 'string') fail('auth must be { user: string, pass: string }');
+    clientOptions.auth = { username: user, password: pass };
+  }
+  Object.assign(clientOptions, checkObject('clientOptions', options['clientOptions']));
+  return { uri, clientOptions };
+}
+
+/** Turns 0.4's `servers` into a seed-list URI and the driver options that still exist. */
+function legacyServers(value: unknown): MongoClientOptions & { uri: string } {
+  if (!Array.isArray(value) || value.length === 0) {
+    fail(`servers must be a non-empty array of { host, port }, got: ${describe(value)}`);
+  }
+  const hosts: string[] = [];
+  const mapped: MongoClientOptions = {};
+  for (const [index, entry] of value.entries()) {
+    const server = checkObject(`servers[${index}]`, entry);
+    const host = nonEmptyString(`servers[${index}].host`, server['host'], '');
+    if (!/^[A-Za-z0-9.\-:[\]_]+$/.test(host)) fail(`servers[${index}].host is not a host name, got: ${describe(host)}`);
+    const port = positiveInteger(`servers[${index}].port`, server['port'], DEFAULT_PORT);
+    if (port > 65535) fail(`servers[${index}].port must be at most 65535, got: ${port}`);
+    hosts.push(`${host}:${port}`);
+    const opts = checkObject(`servers[${index}].opts`, server['opts']);
+    if (opts['poolSize'] !== undefined) {
+      mapped.maxPoolSize = positiveInteger(`servers[${index}].opts.poolSize`, opts['poolSize'], 1);
+    }
+    const replicaSet = opts['rs_name'] ?? opts['replicaSet'];
+    if (typeof replicaSet === 'string' && replicaSet.length > 0) mapped.replicaSet = replicaSet;
+  }
+  return { ...mapped, uri: `mongodb://${hosts.join(',')}/` };
+}
+
+function databaseInUri(uri: string): string | undefined {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
+  return match?.[1] ? decodeURIComponent(match[1]) : undefined;
+}

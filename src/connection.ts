@@ -1,0 +1,134 @@
+import { MongoClient } from 'mongodb';
+import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
+import { databaseError, MongoSessError, MongoSessNotConnectedError } from './errors.js';
+import { prepareExpiry, type Removal } from './expiry-index.js';
+import { SessionCollection, type SessionDocument } from './session-collection.js';
+import { startSweeper } from './sweeper.js';
+
+interface Connected {
+  sessions: SessionCollection;
+  client: MongoClient;
+  ownsClient: boolean;
+  removal: Removal;
+  stopSweeper: (() => Promise<void>) | undefined;
+}
+
+interface Connecting {
+  kind: 'connecting';
+  promise: Promise<void>;
+  /** close() was called meanwhile: shut the connection as soon as it is made. */
+  closed: boolean;
+}
+
+type State = { kind: 'idle' } | Connecting | { kind: 'connected'; connection: Connected };
+
+const NOT_CONNECTED = 'You must be connected to MongoDB to use MongoSess';
+
+/**
+ * The connection manager behind `MongoSess.connect()` / `close()`: one shared client, its
+ * sessions collection, and the sweep timer. `close()` resets it completely, so `connect()`
+ * works again (also between tests).
+ */
+export class ConnectionManager {
+  #state: State = { kind: 'idle' };
+
+  /** Connects (once); later calls while connecting or connected share the same outcome. */
+  connect(options: unknown): Promise<void> {
+    if (this.#state.kind === 'connected') return Promise.resolve();
+    if (this.#state.kind === 'connecting') return this.#state.promise;
+    const attempt: Connecting = { kind: 'connecting', promise: Promise.resolve(), closed: false };
+    this.#state = attempt;
+    attempt.promise = this.#establish(attempt, options);
+    return attempt.promise;
+  }
+
+  async #establish(attempt: Connecting, options: unknown): Promise<void> {
+    try {
+      const connection = await open(resolveConnectOptions(options));
+      if (attempt.closed) {
+        await shut(connection);
+        throw new MongoSessError('mongosess: close() was called before connect() finished; call connect() again');
+      }
+      this.#state = { kind: 'connected', connection };
+    } catch (err) {
+      if (this.#state === attempt) this.#state = { kind: 'idle' };
+      throw err;
+    }
+  }
+
+  /** Closes the shared client; true if there was a connection (or one being made). */
+  close(): Promise<void> | false {
+    const state = this.#state;
+    this.#state = { kind: 'idle' };
+    if (state.kind === 'idle') return false;
+    if (state.kind === 'connecting') {
+      state.closed = true;
+      return state.promise.then(
+        () => undefined,
+        () => undefined,
+      );
+    }
+    return shut(state.connection);
+  }
+
+  get connected(): boolean {
+    return this.#state.kind === 'connected';
+  }
+
+  /** How expired sessions are removed on the connected server. */
+  get removal(): Removal | undefined {
+    return this.#state.kind === 'connected' ? this.#state.connection.removal : undefined;
+  }
+
+  /** The sessions collection; throws the old package's error before `connect()` finished. */
+  sessions(): SessionCollection {
+    if (this.#state.kind !== 'connected') {
+      throw new MongoSessNotConnectedError(
+        `mongosess: ${NOT_CONNECTED}. Call MongoSess.connect(options, callback) and create sessions after it calls back.`,
+      );
+    }
+    return this.#state.connection.sessions;
+  }
+}
+
+async function open(config: StoreConfig): Promise<Connected> {
+  const ownsClient = !('client' in config.connection);
+  const client =
+    'client' in config.connection ? config.connection.client : new MongoClient(config.connection.uri, config.connection.clientOptions);
+  try {
+    await client.connect().catch((err: unknown) => Promise.reject(databaseError('connecting to MongoDB', err)));
+    const collection = client.db(config.dbName).collection<SessionDocument>(config.collectionName);
+    const removal = await prepareExpiry(collection, config);
+    await warnIfUpdatesAreNotAtomic(client, config);
+    const sessions = new SessionCollection(collection, config);
+    const stopSweeper = removal === 'interval' ? startSweeper(sessions, config.autoRemoveInterval) : undefined;
+    return { sessions, client, ownsClient, removal, stopSweeper };
+  } catch (err) {
+    if (ownsClient) await client.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function shut(connection: Connected): Promise<void> {
+  await connection.stopSweeper?.();
+  if (connection.ownsClient) await connection.client.close();
+}
+
+/**
+ * FerretDB 1.x applies updates as read-modify-write without a lock, so two concurrent updates
+ * of one document can lose one of them (seen with its SQLite backend). Per-key atomic updates
+ * need MongoDB; say so rather than pretend.
+ */
+async function warnIfUpdatesAreNotAtomic(client: MongoClient, config: StoreConfig): Promise<void> {
+  const info = await client
+    .db('admin')
+    .command({ buildInfo: 1 })
+    .catch(() => undefined);
+  const ferret = typeof info?.['ferretdbVersion'] === 'string' ? info['ferretdbVersion'] : undefined;
+  if (ferret && /^v?1\./.test(ferret)) {
+    config.warn(
+      `mongosess: the server is FerretDB ${ferret}, which does not apply concurrent updates of one document ` +
+        'atomically: concurrent writes to one session can be lost. Use MongoDB where that matters.',
+    );
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The errors mongosess raises. Each has a fixed `name`, a message that starts with
+ * `mongosess:` and says how to fix the problem, and (where one exists) the underlying
+ * error as `cause`. No message ever contains a session id, a signature or a key.
+ */
+
+/** Base class of every error mongosess raises. */
+export class MongoSessError extends Error {
+  override get name(): string {
+    return 'MongoSessError';
+  }
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** An option passed to `connect()` or to the session constructor is invalid. */
+export class MongoSessConfigError extends MongoSessError {
+  override get name(): string {
+    return 'MongoSessConfigError';
+  }
+}
+
+/** A session was created, or a static helper called, before `MongoSess.connect()` finished. */
+export class MongoSessNotConnectedError extends MongoSessError {
+  override get name(): string {
+    return 'MongoSessNotConnectedError';
+  }
+}
+
+/**
+ * Bad input to `set`, `get`, `del` or a static helper: a reserved or hostile key, a value
+ * that cannot be stored as plain data, a value over the size limit. Nothing was sent to the
+ * database.
+ */
+export class MongoSessValidationError extends MongoSessError {
+  override get name(): string {
+    return 'MongoSessValidationError';
+  }
+}
+
+/**
+ * A write reached a session that was ended, regenerated or has expired (for example a slow
+ * request writing after a concurrent logout). The write was not applied and the old session
+ * stays gone; the response carries a fresh, empty session cookie.
+ */
+export class MongoSessEndedError extends MongoSessError {
+  override get name(): string {
+    return 'MongoSessEndedError';
+  }
+}
+
+/** The database failed or could not be reached. The driver's error is the `cause`. */
+export class MongoSessDatabaseError extends MongoSessError {
+  override get name(): string {
+    return 'MongoSessDatabaseError';
+  }
+}
+
+/** Wraps a driver error so that callers always see a MongoSessError with the original as cause. */
+export function databaseError(operation: string, cause: unknown): MongoSessError {
+  if (cause instanceof MongoSessError) return cause;
+  const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  return new MongoSessDatabaseError(
+    `mongosess: ${operation} failed: ${detail}. Check that MongoDB is reachable; the request can be retried.`,
+    { cause },
+  );
+}

@@ -1,0 +1,105 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { deliver, type Callback, type CompatPromise } from './callback.js';
+import type { ConnectOptions } from './connect-options.js';
+import { ConnectionManager } from './connection.js';
+import {
+  MongoSessConfigError,
+  MongoSessDatabaseError,
+  MongoSessEndedError,
+  MongoSessError,
+  MongoSessNotConnectedError,
+  MongoSessValidationError,
+} from './errors.js';
+import type { SessionSummary } from './session-collection.js';
+import type { SessionOptions } from './session-options.js';
+import { Session } from './session.js';
+
+/** The largest page `listSessions` returns unless told otherwise. */
+const DEFAULT_LIST_LIMIT = 100;
+
+/** The shared connection: the one piece of module state, fully reset by close(). */
+const manager = new ConnectionManager();
+
+/** `MongoSess`: the session constructor (callable with or without `new`) and the connection manager. */
+export interface MongoSessStatic {
+  new (req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session;
+  (req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session;
+  readonly prototype: Session;
+
+  /** Opens the shared connection. Calls back once connected (or with the error); no callback: a promise. */
+  connect(options: ConnectOptions | undefined, callback: Callback<void>): undefined;
+  connect(options?: ConnectOptions): CompatPromise<void>;
+  /** Closes the shared connection; true if there was one. The callback runs once it is closed. */
+  close(callback?: Callback<boolean>): boolean;
+  /** The same function as `close`. */
+  disconnect(callback?: Callback<boolean>): boolean;
+  /** True between a finished `connect()` and `close()`. */
+  isConnected(): boolean;
+  /** Ends every live session whose data matches `filter` (e.g. `{ userId: 42 }`); resolves how many. */
+  endAll(filter: Record<string, unknown>, callback: Callback<number>): undefined;
+  endAll(filter: Record<string, unknown>): CompatPromise<number>;
+  /** Counts the live sessions whose data matches `filter`. */
+  countSessions(filter: Record<string, unknown>, callback: Callback<number>): undefined;
+  countSessions(filter: Record<string, unknown>): CompatPromise<number>;
+  /** Lists live sessions whose data matches `filter`, soonest expiry first, at most `limit` (default 100). */
+  listSessions(filter: Record<string, unknown>, callback: Callback<SessionSummary[]>): undefined;
+  listSessions(filter: Record<string, unknown>, options?: { limit?: number }): CompatPromise<SessionSummary[]>;
+  listSessions(filter: Record<string, unknown>, options: { limit?: number }, callback: Callback<SessionSummary[]>): undefined;
+
+  MongoSessError: typeof MongoSessError;
+  MongoSessConfigError: typeof MongoSessConfigError;
+  MongoSessNotConnectedError: typeof MongoSessNotConnectedError;
+  MongoSessValidationError: typeof MongoSessValidationError;
+  MongoSessEndedError: typeof MongoSessEndedError;
+  MongoSessDatabaseError: typeof MongoSessDatabaseError;
+  Session: typeof Session;
+}
+
+function createSession(req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session {
+  return new Session(manager.sessions(), req, res, options);
+}
+
+function close(callback?: Callback<boolean>): boolean {
+  const closing = manager.close();
+  if (closing === false) {
+    if (typeof callback === 'function') process.nextTick(callback, null, false);
+    return false;
+  }
+  deliver(() => closing.then(() => true), callback)?.catch((err: unknown) => {
+    process.emitWarning(`mongosess: closing the MongoDB client failed: ${(err as Error).message}`, 'MongoSessWarning');
+  });
+  return true;
+}
+
+function listSessions(filter: unknown, options?: unknown, callback?: unknown): CompatPromise<SessionSummary[]> | undefined {
+  const cb = typeof options === 'function' ? options : callback;
+  return deliver(() => {
+    const limit = typeof options === 'object' && options !== null ? (options as { limit?: unknown }).limit : undefined;
+    if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
+      throw new MongoSessValidationError(`mongosess: listSessions limit must be a positive integer, got: ${String(limit)}`);
+    }
+    return manager.sessions().list(filter, limit ?? DEFAULT_LIST_LIMIT);
+  }, cb);
+}
+
+const statics = {
+  connect: (options?: unknown, callback?: unknown) => deliver(() => manager.connect(options), callback),
+  close,
+  disconnect: close,
+  isConnected: () => manager.connected,
+  endAll: (filter: unknown, callback?: unknown) => deliver(() => manager.sessions().endAll(filter), callback),
+  countSessions: (filter: unknown, callback?: unknown) => deliver(() => manager.sessions().count(filter), callback),
+  listSessions,
+  MongoSessError,
+  MongoSessConfigError,
+  MongoSessNotConnectedError,
+  MongoSessValidationError,
+  MongoSessEndedError,
+  MongoSessDatabaseError,
+  Session,
+};
+
+// A plain function, so that it works with and without `new` (returning an object from a
+// constructor makes `new` yield that object); its prototype makes `instanceof MongoSess` true.
+export const MongoSess = Object.assign(createSession, statics) as unknown as MongoSessStatic;
+Object.defineProperty(MongoSess, 'prototype', { value: Session.prototype });

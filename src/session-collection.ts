@@ -1,0 +1,205 @@
+import { MongoServerError, ObjectId, type Collection, type Filter, type UpdateFilter } from 'mongodb';
+import type { StoreConfig } from './connect-options.js';
+import { databaseError } from './errors.js';
+import { buildDataFilter, DATA_FIELD } from './session-data.js';
+
+/**
+ * One document per session. `_id` is the SHA-256 of the session id (or, for sessions written by
+ * mongosess 0.4, the ObjectId that was the cookie value). An ended session is a *tombstone*:
+ * `ended: true` and no data, kept until `expiresAt` so that a late write with the old cookie
+ * cannot recreate the session.
+ */
+export interface SessionDocument {
+  _id: string | ObjectId;
+  /** The user's data (see session-data.ts). */
+  d?: Record<string, unknown>;
+  createdAt?: Date;
+  /** When the session stops being served; the TTL index removes it soon after. */
+  expiresAt?: Date;
+  /** With `absoluteTimeout`: the creation-based cap that `expiresAt` never passes. */
+  deadline?: Date;
+  ended?: true;
+}
+
+/** MongoDB's duplicate key error: here, an upsert that met an existing (ended or expired) session. */
+const DUPLICATE_KEY = 11000;
+
+export function isLive(doc: SessionDocument, now: number): boolean {
+  return doc.ended !== true && doc.expiresAt !== undefined && doc.expiresAt.getTime() > now;
+}
+
+/** The filter that matches a live session. */
+function liveFilter(now: number): Filter<SessionDocument> {
+  return { ended: { $ne: true }, expiresAt: { $gt: new Date(now) } };
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+}
+
+/** Wraps a driver call so that any failure reaches the caller as a MongoSessError with its cause. */
+async function attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw databaseError(operation, err);
+  }
+}
+
+export interface WriteOps {
+  $set?: Record<string, unknown>;
+  $unset?: Record<string, ''>;
+}
+
+/** A live session's stored facts, as listed by `listSessions`. */
+export interface SessionSummary {
+  data: Record<string, unknown>;
+  createdAt: Date | undefined;
+  expiresAt: Date | undefined;
+}
+
+/** Every database operation mongosess makes, on the sessions collection. */
+export class SessionCollection {
+  readonly #collection: Collection<SessionDocument>;
+  readonly config: StoreConfig;
+
+  constructor(collection: Collection<SessionDocument>, config: StoreConfig) {
+    this.#collection = collection;
+    this.config = config;
+  }
+
+  now(): number {
+    return this.config.now();
+  }
+
+  /** When a session touched at `now` expires: `expires` later, never past its deadline. */
+  expiryFrom(now: number, deadline: Date | undefined): Date {
+    const sliding = now + this.config.expires;
+    return new Date(deadline ? Math.min(sliding, deadline.getTime()) : sliding);
+  }
+
+  /** The deadline a session created at `now` gets, if `absoluteTimeout` is set. */
+  deadlineFrom(now: number): Date | undefined {
+    return this.config.absoluteTimeout > 0 ? new Date(now + this.config.absoluteTimeout) : undefined;
+  }
+
+  /** Reads a session document by hashed id, whatever its state. */
+  find(id: string): Promise<SessionDocument | null> {
+    return attempt('reading the session', () => this.#collection.findOne({ _id: id }));
+  }
+
+  /**
+   * Applies `ops` to a live session and returns the document after the change, or null when no
+   * live session has this id. With `upsert`, a missing session is created; an ended or expired one
+   * is never brought back (its document blocks the insert with a duplicate key).
+   * `extendTo`, when given, becomes the new expiry (rolling sessions).
+   */
+  async update(id: string, ops: WriteOps, upsert: boolean, extendTo?: Date): Promise<SessionDocument | null> {
+    const now = this.now();
+    const filter: Filter<SessionDocument> = { _id: id, ...liveFilter(now) };
+    const deadline = this.deadlineFrom(now);
+    const update: UpdateFilter<SessionDocument> = {
+      ...ops,
+      $set: { ...ops.$set, ...(extendTo ? { expiresAt: extendTo } : {}) },
+      $setOnInsert: {
+        createdAt: new Date(now),
+        ...(extendTo ? {} : { expiresAt: this.expiryFrom(now, deadline) }),
+        ...(deadline ? { deadline } : {}),
+      },
+    };
+    if (!upsert) delete update.$setOnInsert;
+    if (Object.keys(update.$set ?? {}).length === 0) delete update.$set;
+
+    const run = (withUpsert: boolean) =>
+      this.#collection.findOneAndUpdate(filter, update, { upsert: withUpsert, returnDocument: 'after' });
+    return attempt('writing the session', async () => {
+      try {
+        return await run(upsert);
+      } catch (err) {
+        // Either a concurrent request created this session first (then the retry finds it), or
+        // the id belongs to an ended/expired session (then the retry finds nothing).
+        if (upsert && isDuplicateKey(err)) return run(false);
+        throw err;
+      }
+    });
+  }
+
+  /** Pushes a live session's expiry to `expiresAt` (rolling sessions). */
+  async touch(id: string, expiresAt: Date): Promise<void> {
+    await attempt('extending the session', () =>
+      this.#collection.updateOne({ _id: id, ...liveFilter(this.now()) }, { $set: { expiresAt } }),
+    );
+  }
+
+  /** The tombstone that replaces an ended session: no data, kept one lifetime to block late writes. */
+  #tombstone(): { ended: true; expiresAt: Date } {
+    return { ended: true, expiresAt: new Date(this.now() + this.config.expires) };
+  }
+
+  /**
+   * Ends a session by replacing it with a tombstone, and returns what it held before (null if
+   * nothing was stored). Created even where nothing was stored, so a concurrent slow write
+   * with this id finds the tombstone.
+   */
+  async end(id: string): Promise<SessionDocument | null> {
+    const tombstone = this.#tombstone();
+    const run = (upsert: boolean) =>
+      this.#collection.findOneAndReplace({ _id: id }, tombstone, { upsert, returnDocument: 'before' });
+    return attempt('ending the session', async () => {
+      try {
+        return await run(true);
+      } catch (err) {
+        if (isDuplicateKey(err)) return run(false);
+        throw err;
+      }
+    });
+  }
+
+  /** Stores a session under a new id (regenerate, legacy upgrade). */
+  async insert(doc: SessionDocument): Promise<void> {
+    await attempt('storing the session', () => this.#collection.insertOne(doc));
+  }
+
+  /** Takes a mongosess 0.4 session out of the collection (atomically, so only one request can). */
+  claimLegacy(hexId: string): Promise<SessionDocument | null> {
+    return attempt('reading the session', () => this.#collection.findOneAndDelete({ _id: new ObjectId(hexId) }));
+  }
+
+  /** Deletes a mongosess 0.4 session. */
+  async deleteLegacy(hexId: string): Promise<void> {
+    await attempt('ending the session', () => this.#collection.deleteOne({ _id: new ObjectId(hexId) }));
+  }
+
+  /** Ends every live session whose data matches `filter`; returns how many. */
+  async endAll(filter: unknown): Promise<number> {
+    const query = { ...liveFilter(this.now()), ...buildDataFilter(filter) };
+    const tombstone = this.#tombstone();
+    const result = await attempt('ending sessions', () =>
+      this.#collection.updateMany(query, { $set: tombstone, $unset: { [DATA_FIELD]: '', createdAt: '', deadline: '' } }),
+    );
+    return result.modifiedCount;
+  }
+
+  /** Counts the live sessions whose data matches `filter`. */
+  count(filter: unknown): Promise<number> {
+    const query = { ...liveFilter(this.now()), ...buildDataFilter(filter) };
+    return attempt('counting sessions', () => this.#collection.countDocuments(query));
+  }
+
+  /** Lists the live sessions whose data matches `filter` (no ids: only their hashes are stored). */
+  async list(filter: unknown, limit: number): Promise<SessionSummary[]> {
+    const query = { ...liveFilter(this.now()), ...buildDataFilter(filter) };
+    const docs = await attempt('listing sessions', () =>
+      this.#collection.find(query, { projection: { _id: 0 }, limit, sort: { expiresAt: 1 } }).toArray(),
+    );
+    return docs.map((doc) => ({ data: doc.d ?? {}, createdAt: doc.createdAt, expiresAt: doc.expiresAt }));
+  }
+
+  /** Removes sessions (and tombstones) whose expiry has passed, via the expiresAt index. */
+  async sweep(): Promise<number> {
+    const result = await attempt('removing expired sessions', () =>
+      this.#collection.deleteMany({ expiresAt: { $lte: new Date(this.now()) } }),
+    );
+    return result.deletedCount;
+  }
+}

@@ -1,0 +1,96 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import Cookies from 'cookies';
+import type { CookieConfig } from './session-options.js';
+
+/** What the request's cookie said, before any database look-up. */
+export interface IncomingId {
+  /** The cookie value, if present and correctly signed (any format: the caller checks it). */
+  value: string | undefined;
+  /** Signed with an older key or the SHA-1 fallback: send it again signed with the newest key. */
+  needsResign: boolean;
+}
+
+/** Reads and writes the session cookie (and its `.sig` twin) of one request. */
+export class SessionCookie {
+  readonly #config: CookieConfig;
+  readonly #res: ServerResponse;
+  readonly #cookies: Cookies;
+  readonly #secure: boolean;
+  #browserSession = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, config: CookieConfig) {
+    this.#config = config;
+    this.#res = res;
+    this.#secure = config.secure ?? isSecureRequest(req, config.trustProxy);
+    // Passing `secure` tells the cookies package what we decided, so it never throws
+    // "Cannot send secure cookie over unencrypted connection" at a user.
+    this.#cookies = new Cookies(req, res, {
+      secure: this.#secure,
+      ...(config.signer ? { keys: config.signer } : {}),
+    });
+  }
+
+  read(): IncomingId {
+    const { name, sigName, signer, legacySigner } = this.#config;
+    const value = this.#cookies.get(name);
+    if (value === undefined || value === '') return { value: undefined, needsResign: false };
+    if (!signer) return { value, needsResign: false };
+
+    const signature = this.#cookies.get(sigName);
+    if (!signature) return { value: undefined, needsResign: false };
+    const data = `${name}=${value}`;
+    const index = signer.index(data, signature);
+    if (index === 0) return { value, needsResign: false };
+    if (index > 0 || (legacySigner && legacySigner.index(data, signature) >= 0)) return { value, needsResign: true };
+    return { value: undefined, needsResign: false };
+  }
+
+  /** False once the response headers are out: no cookie can be set any more. */
+  get writable(): boolean {
+    return !this.#res.headersSent;
+  }
+
+  /**
+   * Sends the cookie for `id`, living `expires` from `now` (a browser-session cookie for
+   * `expires: 0` or after `asBrowserSession()`). Does nothing once the headers are out.
+   */
+  send(id: string, now: number): void {
+    const { expires } = this.#config;
+    this.#send(id, this.#browserSession || expires === 0 ? undefined : new Date(now + expires));
+  }
+
+  /** From now on, this response sends `id` as a browser-session cookie (no Expires). */
+  asBrowserSession(id: string): void {
+    this.#browserSession = true;
+    this.#send(id, undefined);
+  }
+
+  /** Clears the cookie: an empty value expiring at the epoch, signed like any other. */
+  clear(): void {
+    this.#send('', new Date(0));
+  }
+
+  #send(value: string, expires: Date | undefined): void {
+    if (this.#res.headersSent) return;
+    const { name, signer, httpOnly, sameSite, path, domain } = this.#config;
+    this.#cookies.set(name, value, {
+      signed: signer !== undefined,
+      overwrite: true,
+      secure: this.#secure,
+      httpOnly,
+      path,
+      ...(expires ? { expires } : {}),
+      ...(sameSite ? { sameSite } : {}),
+      ...(domain ? { domain } : {}),
+    });
+  }
+}
+
+function isSecureRequest(req: IncomingMessage, trustProxy: boolean): boolean {
+  if ((req.socket as Partial<TLSSocket> | null)?.encrypted) return true;
+  if (!trustProxy) return false;
+  const header = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
+  return first === 'https';
+}

@@ -1,0 +1,184 @@
+import Keygrip from 'keygrip';
+import { FOURTEEN_DAYS_MS } from './connect-options.js';
+import { boolean, checkKnownKeys, checkObject, describe, fail, milliseconds, nonEmptyString, oneOf } from './validate-option.js';
+
+export type SameSite = 'lax' | 'strict' | 'none';
+export type SignatureAlgorithm = 'sha256' | 'sha512' | 'sha1';
+
+/** Options of `new MongoSess(req, res, options)`: how the session cookie is read and written. */
+export interface SessionOptions {
+  /**
+   * Name of the session cookie. A `__Host-` name forces Secure, Path=/ and no Domain;
+   * a `__Secure-` name forces Secure.
+   * @default 'sess'
+   */
+  cookieName?: string;
+  /**
+   * Secrets that sign the cookie (newest first), or a Keygrip. With keys the signature travels
+   * in a `<cookieName>.sig` cookie; a bad signature means a new session; a cookie signed with an
+   * older key is accepted and re-signed with the newest.
+   * @default undefined (unsigned cookies)
+   */
+  keys?: readonly (string | Buffer)[] | Keygrip;
+  /**
+   * HMAC hash for signatures made from `keys` (ignored when `keys` is a Keygrip). Cookies signed
+   * with Keygrip's SHA-1 default (as by mongosess 0.4) are still accepted, and re-signed.
+   * @default 'sha256'
+   */
+  signatureAlgorithm?: SignatureAlgorithm;
+  /**
+   * Cookie lifetime in ms; `0` makes a browser-session cookie.
+   * @default 1209600000 (14 days)
+   */
+  expires?: number;
+  /**
+   * Force the Secure attribute on (`true`) or off (`false`).
+   * @default undefined: Secure when the request came over TLS (or, with `trustProxy`, when
+   * `X-Forwarded-Proto` says https)
+   */
+  secure?: boolean;
+  /**
+   * Believe the `X-Forwarded-Proto` header when deciding Secure. Only behind a proxy that sets it.
+   * @default false
+   */
+  trustProxy?: boolean;
+  /**
+   * The HttpOnly attribute: keeps the cookie away from page scripts.
+   * @default true
+   */
+  httpOnly?: boolean;
+  /**
+   * The SameSite attribute; `false` leaves it out. `'none'` implies Secure.
+   * @default 'lax'
+   */
+  sameSite?: SameSite | false;
+  /**
+   * The Path attribute.
+   * @default '/'
+   */
+  path?: string;
+  /**
+   * The Domain attribute.
+   * @default undefined (host-only cookie)
+   */
+  domain?: string;
+}
+
+const SESSION_OPTION_NAMES = [
+  'cookieName',
+  'keys',
+  'signatureAlgorithm',
+  'expires',
+  'secure',
+  'trustProxy',
+  'httpOnly',
+  'sameSite',
+  'path',
+  'domain',
+] as const;
+
+/** RFC 6265 cookie-name: an RFC 7230 token. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A Path attribute: starts with '/', printable ASCII without ';' (which would end the attribute). */
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
+/** A Domain attribute: dot-separated labels of letters, digits and hyphens. */
+const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** The per-request options, complete and checked. */
+export interface CookieConfig {
+  name: string;
+  sigName: string;
+  /** Signs new cookies; undefined for unsigned cookies. */
+  signer: Keygrip | undefined;
+  /** Also accepted when verifying: the same keys with SHA-1, as mongosess 0.4 signed. */
+  legacySigner: Keygrip | undefined;
+  expires: number;
+  /** undefined: decided per request from the connection. */
+  secure: boolean | undefined;
+  trustProxy: boolean;
+  httpOnly: boolean;
+  sameSite: SameSite | false;
+  path: string;
+  domain: string | undefined;
+}
+
+/** Options objects are usually reused for every request: resolve each one once. */
+const resolved = new WeakMap<object, CookieConfig>();
+let defaults: CookieConfig | undefined;
+
+export function resolveSessionOptions(input: unknown): CookieConfig {
+  if (input === undefined || input === null) return (defaults ??= resolveFresh({}));
+  if (typeof input !== 'object') return resolveFresh(input);
+  let config = resolved.get(input);
+  if (!config) {
+    config = resolveFresh(input);
+    resolved.set(input, config);
+  }
+  return config;
+}
+
+function resolveFresh(input: unknown): CookieConfig {
+  const options = checkObject('session options', input);
+  checkKnownKeys('session', options, SESSION_OPTION_NAMES);
+
+  const name = nonEmptyString('cookieName', options['cookieName'], 'sess');
+  if (!COOKIE_NAME.test(name)) fail(`cookieName must be a cookie token (letters, digits, !#$%&'*+-.^_\`|~), got: ${describe(name)}`);
+
+  const path = nonEmptyString('path', options['path'], '/');
+  if (!COOKIE_PATH.test(path)) fail(`path must start with / and hold no ';', space or control character, got: ${describe(path)}`);
+
+  const domain = options['domain'] === undefined ? undefined : nonEmptyString('domain', options['domain'], '');
+  if (domain !== undefined && !COOKIE_DOMAIN.test(domain)) fail(`domain must be a host name, got: ${describe(domain)}`);
+
+  const sameSite = options['sameSite'] === false ? false : oneOf('sameSite', options['sameSite'], ['lax', 'strict', 'none'] as const, 'lax');
+  let secure = options['secure'] === undefined ? undefined : boolean('secure', options['secure'], false);
+
+  // Browsers drop these cookies unless they are Secure (and, for __Host-, path / without domain).
+  const mustBeSecure = name.startsWith('__Host-') || name.startsWith('__Secure-') || sameSite === 'none';
+  if (mustBeSecure) {
+    const why = sameSite === 'none' ? "sameSite: 'none'" : `a cookie named ${name.startsWith('__Host-') ? '__Host-' : '__Secure-'}…`;
+    if (secure === false) fail(`${why} requires Secure; remove secure: false`);
+    secure = true;
+  }
+  if (name.startsWith('__Host-') && (path !== '/' || domain !== undefined)) {
+    fail('a cookie named __Host-… requires path "/" and no domain');
+  }
+
+  const algorithm = oneOf('signatureAlgorithm', options['signatureAlgorithm'], ['sha256', 'sha512', 'sha1'] as const, 'sha256');
+  const { signer, legacySigner } = resolveKeys(options['keys'], algorithm);
+
+  return {
+    name,
+    sigName: `${name}.sig`,
+    signer,
+    legacySigner,
+    expires: milliseconds('expires', options['expires'], FOURTEEN_DAYS_MS),
+    secure,
+    trustProxy: boolean('trustProxy', options['trustProxy'], false),
+    httpOnly: boolean('httpOnly', options['httpOnly'], true),
+    sameSite,
+    path,
+    domain,
+  };
+}
+
+function resolveKeys(keys: unknown, algorithm: SignatureAlgorithm): Pick<CookieConfig, 'signer' | 'legacySigner'> {
+  if (keys === undefined) return { signer: undefined, legacySigner: undefined };
+  if (keys instanceof Keygrip || isKeygripLike(keys)) return { signer: keys as Keygrip, legacySigner: undefined };
+  if (!Array.isArray(keys) || keys.length === 0) fail(`keys must be a non-empty array of secrets or a Keygrip, got: ${describe(keys)}`);
+  for (const [index, key] of keys.entries()) {
+    if (!(typeof key === 'string' || Buffer.isBuffer(key)) || key.length === 0) {
+      fail(`keys[${index}] must be a non-empty string or Buffer`);
+    }
+  }
+  const list = keys as (string | Buffer)[];
+  return {
+    signer: new Keygrip(list as string[], algorithm),
+    legacySigner: algorithm === 'sha1' ? undefined : new Keygrip(list as string[], 'sha1'),
+  };
+}
+
+function isKeygripLike(value: unknown): boolean {
+  const grip = value as Partial<Keygrip> | null;
+  return typeof grip === 'object' && grip !== null && typeof grip.sign === 'function' && typeof grip.index === 'function';
+}

@@ -1,0 +1,70 @@
+import { MongoSessConfigError } from './errors.js';
+
+/** Small checks shared by the two option resolvers; each throws a MongoSessConfigError. */
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+export function fail(message: string): never {
+  throw new MongoSessConfigError(`mongosess: ${message}`);
+}
+
+export function checkObject(name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) fail(`${name} must be an object, got: ${describe(value)}`);
+  return value as Record<string, unknown>;
+}
+
+export function checkKnownKeys(name: string, options: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) fail(`unknown ${name} option "${key}"; the options are: ${known.join(', ')}`);
+  }
+}
+
+export function milliseconds(name: string, value: unknown, fallback: number, { allowZero = true } = {}): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    fail(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of ms, got: ${describe(value)}`);
+  }
+  return value;
+}
+
+export function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    fail(`${name} must be a positive integer, got: ${describe(value)}`);
+  }
+  return value;
+}
+
+export function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(`${name} must be true or false, got: ${describe(value)}`);
+  return value;
+}
+
+export function nonEmptyString(name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.length === 0) fail(`${name} must be a non-empty string, got: ${describe(value)}`);
+  return value;
+}
+
+export function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) {
+    fail(`${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got: ${describe(value)}`);
+  }
+  return value as T;
+}
+
+export function fn<T>(name: string, value: unknown, fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function') fail(`${name} must be a function, got: ${describe(value)}`);
+  return value as T;
+}

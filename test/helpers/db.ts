@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type CommandStartedEvent } from 'mongodb';
+
+/** Set by scripts/with-server.mjs (npm test), or by the user. */
+export const MONGODB_URI = process.env['MONGODB_URI'] ?? '';
+if (!MONGODB_URI) {
+  throw new Error('MONGODB_URI is not set: run the tests with `npm test`, which provides a server');
+}
+
+/** A database of its own for each test file, so files never see each other's sessions. */
+export function uniqueDbName(prefix: string): string {
+  return `mongosess_${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Commands that are the driver's own housekeeping, not mongosess's work. */
+const HOUSEKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue']);
+
+/** A client whose commands are recorded, to count what mongosess sends. */
+export function monitoredClient(): { client: MongoClient; commands: CommandStartedEvent[]; reset(): void } {
+  const client = new MongoClient(MONGODB_URI, { monitorCommands: true, serverSelectionTimeoutMS: 5000 });
+  const commands: CommandStartedEvent[] = [];
+  client.on('commandStarted', (event) => {
+    if (!HOUSEKEEPING.has(event.commandName)) commands.push(event);
+  });
+  return { client, commands, reset: () => void commands.splice(0) };
+}
+
+/** What the server under test can do, found by asking it. */
+export async function serverCapabilities(client: MongoClient): Promise<{ ferretdb: boolean; ttl: boolean }> {
+  const info = await client.db('admin').command({ buildInfo: 1 });
+  const probe = client.db(uniqueDbName('probe')).collection('ttl');
+  let ttl = true;
+  try {
+    await probe.createIndex({ at: 1 }, { expireAfterSeconds: 0 });
+  } catch {
+    ttl = false;
+  }
+  await probe.drop().catch(() => undefined);
+  return { ferretdb: typeof info['ferretdbVersion'] === 'string', ttl };
+}
