@@ -1,0 +1,77 @@
+// The published shape: `npm pack`, install the tarball into an empty folder, then use it from
+// CommonJS (`require('mongosess')`, as mongosess 0.4 users do) and from ESM.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MONGODB_URI, uniqueDbName } from './helpers/db.js';
+
+const root = join(import.meta.dirname, '..');
+let dir = '';
+
+/** A script that serves one request with a session, sets and reads a key, and prints the result. */
+function roundTrip(importLine: string, db: string): string {
+  return `${importLine}
+const http = require_('node:http');
+MongoSess.connect({ uri: ${JSON.stringify(MONGODB_URI)}, db: ${JSON.stringify(db)}, autoRemove: 'interval' }, (err) => {
+  if (err) throw err;
+  const server = http.createServer((req, res) => {
+    const session = new MongoSess(req, res);
+    session.set({ hello: 'world' }).then(() => session.get('hello')).then((v) => res.end(String(v)));
+  }).listen(0, '127.0.0.1', () => {
+    http.get('http://127.0.0.1:' + server.address().port + '/', (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        console.log(JSON.stringify({ body, cookie: (res.headers['set-cookie'] || [])[0].split('=')[0], errorClass: typeof MongoSess.MongoSessError }));
+        server.close();
+        MongoSess.close();
+      });
+    });
+  });
+});
+`;
+}
+
+describe('the npm package', () => {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mongosess-pack-'));
+    const tarball = execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: root, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!;
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball)], { cwd: dir, stdio: 'ignore' });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('ships only the build, types, README and LICENSE', () => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'node_modules/mongosess/package.json'), 'utf8'));
+    assert.equal(pkg.name, 'mongosess');
+    assert.deepEqual(Object.keys(pkg.dependencies).sort(), ['cookies', 'keygrip', 'mongodb']);
+    const files = execFileSync('find', ['node_modules/mongosess', '-type', 'f'], { cwd: dir, encoding: 'utf8' });
+    assert.match(files, /dist\/index\.cjs/);
+    assert.match(files, /dist\/index\.d\.cts/);
+    assert.doesNotMatch(files, /\/src\/|\/test\//);
+  });
+
+  it("require('mongosess') is MongoSess itself and works against the server", () => {
+    writeFileSync(join(dir, 'use.cjs'), roundTrip("const MongoSess = require('mongosess'); const require_ = require;", uniqueDbName('cjs')));
+    const out = JSON.parse(execFileSync('node', ['use.cjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } }));
+    assert.deepEqual(out, { body: 'world', cookie: 'sess', errorClass: 'function' });
+  });
+
+  it("import MongoSess from 'mongosess' works against the server, with named error exports", () => {
+    writeFileSync(
+      join(dir, 'use.mjs'),
+      roundTrip(
+        "import MongoSess, { MongoSessError } from 'mongosess'; import { createRequire } from 'node:module'; const require_ = createRequire(import.meta.url); if (MongoSessError !== MongoSess.MongoSessError) throw new Error('two error classes');",
+        uniqueDbName('esm'),
+      ),
+    );
+    const out = JSON.parse(execFileSync('node', ['use.mjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } }));
+    assert.deepEqual(out, { body: 'world', cookie: 'sess', errorClass: 'function' });
+  });
+});
