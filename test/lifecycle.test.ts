@@ -1,0 +1,311 @@
+// Session lifetime: fixed and sliding expiry, absolute timeout, no resurrection, log out everywhere,
+// sweeping, and changing `expires` between deployments. A fake clock stands in for waiting.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { Collection } from 'mongodb';
+import MongoSess, { MongoSessValidationError, type ConnectOptions } from '../src/index.js';
+import { hashSessionId } from '../src/session-id.js';
+import { monitoredClient, serverCapabilities, uniqueDbName } from './helpers/db.js';
+import { Browser, parseSetCookie, send, serve, type TestServer } from './helpers/http.js';
+
+const HOUR = 60 * 60 * 1000;
+const MINUTE = 60 * 1000;
+const { client, commands, reset } = monitoredClient();
+const db = uniqueDbName('life');
+const collection: Collection = client.db(db).collection('sessions');
+let clock = Date.now();
+const now = () => clock;
+
+/** Gates that hold a request between its read and its write, to stage races. */
+const gates = new Map<string, { reached: () => void; release: Promise<void> }>();
+
+let app: TestServer;
+
+async function connect(options: Partial<ConnectOptions> = {}): Promise<void> {
+  await new Promise((resolve) => MongoSess.close(resolve));
+  await MongoSess.connect({ client, db, now, autoRemove: 'interval', autoRemoveInterval: HOUR, ...options });
+}
+
+function stored(sid: string) {
+  return collection.findOne({ _id: hashSessionId(sid) as never });
+}
+
+describe('session lifetime', () => {
+  before(async () => {
+    await client.connect();
+    app = await serve(async (req, res) => {
+      const session = new MongoSess(req, res);
+      const url = new URL(req.url ?? '/', 'http://x');
+      const param = url.searchParams.get('v') ?? '';
+      switch (url.pathname) {
+        case '/set':
+          await session.set(JSON.parse(param || '{}'));
+          return send(res, await session.get());
+        case '/get':
+          return send(res, await session.get());
+        case '/end':
+          return send(res, await session.end());
+        case '/regenerate':
+          await session.regenerate();
+          return send(res, await session.get());
+        case '/slow': {
+          // read, wait for the test's signal, then write and delete: the late writer of a race
+          await session.get();
+          const gate = gates.get(param);
+          gate?.reached();
+          await gate?.release;
+          const outcome = await session.set({ late: true }).then(
+            () => 'written',
+            (err: Error) => err.name,
+          );
+          const deleted = await session.del('name').then(
+            () => 'deleted',
+            (err: Error) => err.name,
+          );
+          return send(res, [outcome, deleted]);
+        }
+        default:
+          return send(res, null, 404);
+      }
+    });
+  });
+
+  afterEach(() => {
+    clock = Date.now();
+  });
+
+  after(async () => {
+    await app.close();
+    await new Promise((resolve) => MongoSess.close(resolve));
+    await client.close();
+  });
+
+  it('without rolling, a session lives `expires` from creation; use does not extend it; then it is never served', async () => {
+    await connect({ expires: HOUR });
+    const browser = new Browser();
+    const first = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json();
+    const created = clock;
+    const doc = await stored(first._id);
+    assert.equal(doc?.['expiresAt'].getTime(), created + HOUR);
+
+    clock = created + HOUR - MINUTE;
+    reset();
+    assert.equal((await browser.get(`${app.url}/get`)).json().name, 'Ann');
+    assert.deepEqual(commands.map((c) => c.commandName), ['find'], 'reading writes nothing without rolling');
+    assert.equal((await stored(first._id))?.['expiresAt'].getTime(), created + HOUR);
+
+    clock = created + HOUR + 1;
+    const reply = await browser.get(`${app.url}/get`);
+    assert.ok(await stored(first._id), 'the document is still in the database (no TTL has run)');
+    assert.notEqual(reply.json()._id, first._id, 'but it is not served: a fresh session instead');
+    assert.equal(reply.json().name, undefined);
+    assert.ok(reply.setCookie.some((line) => parseSetCookie(line).value === reply.json()._id), 'with a new cookie');
+  });
+
+  it('an expired session cannot be written back by a set with its old cookie', async () => {
+    await connect({ expires: HOUR });
+    const browser = new Browser();
+    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json()._id;
+    clock += HOUR + 1;
+    const reply = await browser.get(`${app.url}/set?v=${encodeURIComponent('{"x":1}')}`);
+    assert.equal(reply.status, 500);
+    assert.equal(reply.json().error, 'MongoSessEndedError');
+    const doc = await stored(sid);
+    assert.equal(doc?.['d']?.['x'], undefined, 'the expired session was not written to');
+    const next = (await browser.get(`${app.url}/get`)).json();
+    assert.notEqual(next._id, sid);
+    assert.deepEqual(next, { _id: next._id }, 'the response started a fresh, empty session');
+  });
+
+  it('rolling: use pushes the database expiry and the cookie forward', async () => {
+    await connect({ expires: HOUR, rolling: true });
+    const browser = new Browser();
+    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const start = clock;
+    for (let i = 1; i <= 3; i++) {
+      clock = start + i * 50 * MINUTE; // each step is inside the previous expiry, the total far past one hour
+      const reply = await browser.get(`${app.url}/get`);
+      assert.equal(reply.json()._id, sid, `still the same session after ${i * 50} minutes`);
+      assert.equal((await stored(sid))?.['expiresAt'].getTime(), clock + HOUR);
+      const cookie = reply.setCookie.map(parseSetCookie).find((c) => c.name === 'sess');
+      assert.ok(cookie, 'the cookie is sent again');
+      assert.ok(Math.abs(Date.parse(String(cookie.attrs['expires'])) - (clock + 14 * 24 * HOUR)) < 2000);
+    }
+    clock += HOUR + 1;
+    assert.notEqual((await browser.get(`${app.url}/get`)).json()._id, sid, 'idle for longer than expires: gone');
+  });
+
+  it('rolling with touchAfter: a session that is only read costs at most one write per touchAfter', async () => {
+    await connect({ expires: HOUR, rolling: true, touchAfter: 10 * MINUTE });
+    const browser = new Browser();
+    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const start = clock;
+    reset();
+    for (let minute = 1; minute <= 9; minute++) {
+      clock = start + minute * MINUTE;
+      await browser.get(`${app.url}/get`);
+    }
+    assert.deepEqual(new Set(commands.map((c) => c.commandName)), new Set(['find']), 'no write within touchAfter');
+    clock = start + 11 * MINUTE;
+    reset();
+    await browser.get(`${app.url}/get`);
+    assert.deepEqual(commands.map((c) => c.commandName), ['find', 'update'], 'one extension once touchAfter passed');
+    assert.equal((await stored(sid))?.['expiresAt'].getTime(), clock + HOUR);
+  });
+
+  it('absolute timeout: no activity extends a session past its cap from creation', async () => {
+    await connect({ expires: HOUR, rolling: true, absoluteTimeout: 2 * HOUR });
+    const browser = new Browser();
+    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const created = clock;
+    for (let minutes = 30; minutes < 120; minutes += 30) {
+      clock = created + minutes * MINUTE;
+      assert.equal((await browser.get(`${app.url}/get`)).json()._id, sid);
+      await browser.get(`${app.url}/set?v=${encodeURIComponent(`{"m":${minutes}}`)}`);
+      const expiresAt = (await stored(sid))?.['expiresAt'].getTime();
+      assert.ok(expiresAt! <= created + 2 * HOUR, 'expiry never passes the cap');
+    }
+    clock = created + 2 * HOUR + 1;
+    assert.notEqual((await browser.get(`${app.url}/get`)).json()._id, sid, 'dead at the cap despite activity');
+  });
+
+  for (const [what, path] of [
+    ['ended', '/end'],
+    ['regenerated', '/regenerate'],
+  ] as const) {
+    it(`no resurrection: a slow request that writes after the session was ${what} leaves no session behind`, async () => {
+      await connect({ expires: HOUR });
+      const browser = new Browser();
+      const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json()._id;
+      let reached!: () => void;
+      const atGate = new Promise<void>((resolve) => (reached = resolve));
+      let release!: () => void;
+      gates.set(what, { reached, release: new Promise<void>((resolve) => (release = resolve)) });
+
+      const slow = browser.get(`${app.url}/slow?v=${what}`);
+      await atGate; // the slow request has read the live session
+      const concurrent = await browser.get(`${app.url}${path}`);
+      assert.equal(concurrent.status, 200);
+      release();
+      const reply = await slow;
+      assert.deepEqual(reply.json(), ['MongoSessEndedError', 'deleted'], 'the late write is refused; the del is a no-op');
+
+      const old = await stored(sid);
+      assert.equal(old?.['ended'], true, 'only a tombstone remains under the old id');
+      assert.equal(old?.['d'], undefined, 'with no data');
+      const live = await collection.countDocuments({ 'd.late': true });
+      assert.equal(live, 0, 'the late write created no session anywhere');
+      if (what === 'regenerated') {
+        const regenerated = concurrent.json();
+        assert.equal((await stored(regenerated._id))?.['d']?.['name'], 'Ann', 'the regenerated session kept its data');
+      }
+    });
+  }
+
+  it('a set with the cookie of an ended session never revives it', async () => {
+    await connect({ expires: HOUR });
+    const browser = new Browser();
+    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json()._id;
+    const cookie = `sess=${sid}`;
+    await browser.get(`${app.url}/end`);
+    const replay = new Browser();
+    await replay.jar.setCookie(cookie, app.url);
+    const reply = await replay.get(`${app.url}/set?v=${encodeURIComponent('{"again":true}')}`);
+    assert.equal(reply.json().error, 'MongoSessEndedError');
+    assert.equal((await stored(sid))?.['ended'], true);
+    assert.equal(await collection.countDocuments({ 'd.again': true }), 0);
+  });
+
+  it('log out everywhere: endAll ends every session matching a filter and returns how many', async () => {
+    await connect({ expires: HOUR });
+    const userOf = new Map<Browser, number>();
+    for (const user of [7, 7, 7, 8, 8]) {
+      const browser = new Browser();
+      await browser.get(`${app.url}/set?v=${encodeURIComponent(JSON.stringify({ userId: user, device: userOf.size }))}`);
+      userOf.set(browser, user);
+    }
+    assert.equal(await MongoSess.countSessions({ userId: 7 }), 3);
+    const listed = await MongoSess.listSessions({ userId: 7 });
+    assert.equal(listed.length, 3);
+    assert.deepEqual(listed.map((s) => s.data['userId']), [7, 7, 7]);
+    assert.ok(listed.every((s) => s.expiresAt instanceof Date && s.createdAt instanceof Date));
+    assert.equal((await MongoSess.listSessions({ userId: { $in: [7, 8] } }, { limit: 2 })).length, 2);
+
+    assert.equal(await MongoSess.endAll({ userId: 7 }), 3);
+    assert.equal(await MongoSess.countSessions({ userId: 7 }), 0);
+    assert.equal(await MongoSess.countSessions({ userId: 8 }), 2);
+    for (const [browser, user] of userOf) {
+      const data = (await browser.get(`${app.url}/get`)).json();
+      assert.equal(data.userId, user === 7 ? undefined : 8);
+    }
+    const count = await new Promise((resolve, reject) =>
+      MongoSess.countSessions({ userId: 8 }, (err, n) => (err ? reject(err) : resolve(n))),
+    );
+    assert.equal(count, 2, 'callback style');
+    await assert.rejects(MongoSess.endAll({ $where: 'true' }), MongoSessValidationError);
+    await assert.rejects(MongoSess.endAll({ userId: { $where: 'sleep(1)' } }), MongoSessValidationError);
+    await assert.rejects(MongoSess.countSessions(null as never), MongoSessValidationError);
+  });
+
+  it('the sweep removes expired sessions and tombstones with a range query on the expiresAt index', async () => {
+    await connect({ expires: HOUR, autoRemove: 'interval', autoRemoveInterval: 50 });
+    const indexes = await collection.listIndexes().toArray();
+    assert.ok(
+      indexes.some((index) => Object.keys(index['key']).join() === 'expiresAt'),
+      'an index on expiresAt exists for the sweep',
+    );
+    const keep = new Browser();
+    const gone = new Browser();
+    const ended = new Browser();
+    const keepSid = (await keep.get(`${app.url}/set?v=${encodeURIComponent('{"k":1}')}`)).json()._id;
+    clock -= 2 * HOUR; // created two hours ago, so already expired
+    const goneSid = (await gone.get(`${app.url}/set?v=${encodeURIComponent('{"k":2}')}`)).json()._id;
+    const endedSid = (await ended.get(`${app.url}/set?v=${encodeURIComponent('{"k":3}')}`)).json()._id;
+    await ended.get(`${app.url}/end`); // its tombstone expires one lifetime after the (past) end
+    clock += 2 * HOUR;
+    reset();
+    const deadline = Date.now() + 5000;
+    while ((await stored(goneSid)) || (await stored(endedSid))) {
+      assert.ok(Date.now() < deadline, 'swept within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(await stored(keepSid), 'live sessions stay');
+    const sweep = commands.find((c) => c.commandName === 'delete');
+    assert.deepEqual(Object.keys(sweep?.command['deletes'][0].q.expiresAt ?? {}), ['$lte']);
+  });
+
+  it('removal by TTL where the server has it; otherwise one warning and the sweep', async () => {
+    const warnings: string[] = [];
+    const ttlDb = uniqueDbName('ttl');
+    await new Promise((resolve) => MongoSess.close(resolve));
+    await MongoSess.connect({ client, db: ttlDb, now, warn: (message) => warnings.push(message) });
+    const { ttl } = await serverCapabilities(client);
+    const indexes = await client.db(ttlDb).collection('sessions').listIndexes().toArray();
+    const expiryIndex = indexes.find((index) => Object.keys(index['key']).join() === 'expiresAt');
+    assert.ok(expiryIndex);
+    const ttlWarnings = warnings.filter((w) => /TTL/.test(w));
+    if (ttl) {
+      assert.equal(expiryIndex['expireAfterSeconds'], 0);
+      assert.deepEqual(ttlWarnings, []);
+    } else {
+      assert.equal(expiryIndex['expireAfterSeconds'], undefined);
+      assert.equal(ttlWarnings.length, 1);
+      assert.match(ttlWarnings[0]!, /refused a TTL index.*sweep every/);
+    }
+  });
+
+  it('changing expires between deployments needs no index work; each session keeps the expiry it was given', async () => {
+    const changeDb = uniqueDbName('change');
+    await new Promise((resolve) => MongoSess.close(resolve));
+    await MongoSess.connect({ client, db: changeDb, now, expires: HOUR, warn: () => undefined });
+    const first = (await new Browser().get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    await new Promise((resolve) => MongoSess.close(resolve));
+    await MongoSess.connect({ client, db: changeDb, now, expires: 3 * HOUR, warn: () => undefined });
+    const second = (await new Browser().get(`${app.url}/set?v=${encodeURIComponent('{"a":2}')}`)).json()._id;
+    const sessions = client.db(changeDb).collection('sessions');
+    const expiryOf = async (sid: string) =>
+      ((await sessions.findOne({ _id: hashSessionId(sid) as never }))?.['expiresAt'] as Date).getTime();
+    assert.equal(await expiryOf(first), clock + HOUR);
+    assert.equal(await expiryOf(second), clock + 3 * HOUR);
+  });
+});
