@@ -33,11 +33,13 @@ export class SessionCookie {
 
   read(): IncomingId {
     const { name, sigName, signer, legacySigner } = this.#config;
-    const value = this.#cookies.get(name);
+    // signed: false everywhere: the cookies package would otherwise verify with the newest
+    // algorithm only (and re-sign by itself), and we also accept 0.4's SHA-1 signatures.
+    const value = this.#cookies.get(name, { signed: false });
     if (value === undefined || value === '') return { value: undefined, needsResign: false };
     if (!signer) return { value, needsResign: false };
 
-    const signature = this.#cookies.get(sigName);
+    const signature = this.#cookies.get(sigName, { signed: false });
     if (!signature) return { value: undefined, needsResign: false };
     const data = `${name}=${value}`;
     const index = signer.index(data, signature);

@@ -54,7 +54,6 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: Set<
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return;
     case 'number':
       return;
     case 'undefined':

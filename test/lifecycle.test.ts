@@ -54,11 +54,11 @@ describe('session lifetime', () => {
           const gate = gates.get(param);
           gate?.reached();
           await gate?.release;
-          const outcome = await session.set({ late: true }).then(
+          const outcome = await session.set({ late: true })!.then(
             () => 'written',
             (err: Error) => err.name,
           );
-          const deleted = await session.del('name').then(
+          const deleted = await session.del('name')!.then(
             () => 'deleted',
             (err: Error) => err.name,
           );
