@@ -70,8 +70,10 @@ export class Session {
   }
 
   /** The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key. */
-  get(callback?: Callback<SessionData>): CompatPromise<SessionData> | undefined;
-  get(key: string, callback?: Callback<unknown>): CompatPromise<unknown> | undefined;
+  get(): CompatPromise<SessionData>;
+  get(callback: Callback<SessionData>): undefined;
+  get(key: string): CompatPromise<unknown>;
+  get(key: string, callback: Callback<unknown>): undefined;
   get(keyOrCallback?: unknown, callback?: unknown): CompatPromise<unknown> | undefined {
     const cb = typeof keyOrCallback === 'function' ? keyOrCallback : callback;
     const key = typeof keyOrCallback === 'function' ? undefined : keyOrCallback;
@@ -87,6 +89,8 @@ export class Session {
   }
 
   /** Stores the given keys in one atomic `$set`; other keys are untouched. Resolves true. */
+  set(data: Record<string, unknown>): CompatPromise<boolean>;
+  set(data: Record<string, unknown>, callback: Callback<boolean>): undefined;
   set(data: Record<string, unknown>, callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
     return deliver(() => {
       const $set = buildSet(data, this.#sessions.config.maxDataBytes);
@@ -128,6 +132,8 @@ export class Session {
    * Deletes the session and clears its cookie. A tombstone stays behind for one lifetime, so a
    * concurrent request still holding the old cookie cannot write the session back. Resolves true.
    */
+  end(): CompatPromise<boolean>;
+  end(callback: Callback<boolean>): undefined;
   end(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
     return deliver(
       () =>
@@ -152,6 +158,8 @@ export class Session {
    * the old cookie finds nothing) and the new cookie goes out. Call it at login and on any
    * privilege change, against session fixation. Resolves true.
    */
+  regenerate(): CompatPromise<boolean>;
+  regenerate(callback: Callback<boolean>): undefined;
   regenerate(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
     return deliver(
       () =>
