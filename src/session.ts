@@ -217,7 +217,6 @@ export class Session {
       return this.#doc ?? null;
     }
     const doc = await this.#sessions.find(this.#hash);
-    if (this.#doc !== undefined) return this.#doc;
     if (doc && !isLive(doc, this.#sessions.now())) {
       this.#restart();
       return null;
