@@ -1,3 +1,5 @@
+import { MongoServerError } from 'mongodb';
+
 /**
  * The errors mongosess raises. Each has a fixed `name`, a message that starts with
  * `mongosess:` and says how to fix the problem, and (where one exists) the underlying
@@ -58,9 +60,19 @@ export class MongoSessDatabaseError extends MongoSessError {
   }
 }
 
-/** Wraps a driver error so that callers always see a MongoSessError with the original as cause. */
+/**
+ * Wraps a driver error so that callers always see a MongoSessError with the original as cause.
+ * A server's own message can quote stored session data, so for errors the server answered only
+ * its code name goes into the message; the full error stays available as `cause`.
+ */
 export function databaseError(operation: string, cause: unknown): MongoSessError {
   if (cause instanceof MongoSessError) return cause;
+  if (cause instanceof MongoServerError) {
+    const code = cause.codeName ?? `code ${String(cause.code)}`;
+    return new MongoSessDatabaseError(`mongosess: ${operation} failed: the server refused it (${code}); see this error's cause`, {
+      cause,
+    });
+  }
   const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
   return new MongoSessDatabaseError(
     `mongosess: ${operation} failed: ${detail}. Check that MongoDB is reachable; the request can be retried.`,

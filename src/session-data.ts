@@ -35,6 +35,7 @@ function checkSegment(segment: string, where: string): void {
   if (segment.startsWith('$')) invalid(`${where} ${describeKey(segment)} starts with '$', which MongoDB reads as an operator`);
   if (segment.includes('\0')) invalid(`${where} contains a NUL character`);
   if (FORBIDDEN_KEYS.has(segment)) invalid(`${where} ${describeKey(segment)} is not allowed (prototype pollution)`);
+  if (segment === '_bsontype') invalid(`${where} "_bsontype" is not allowed: the driver would misread the object as a BSON type`);
 }
 
 /**
@@ -43,8 +44,9 @@ function checkSegment(segment: string, where: string): void {
  */
 export function checkKey(key: unknown, action: 'set' | 'get' | 'del'): string[] {
   if (typeof key !== 'string') invalid(`${action}() keys must be strings, got: ${typeof key}`);
-  if (key === '_id') invalid('Cannot modify _id field.');
   const segments = key.split('.');
+  // `_id` is the session id (shown by get()), so neither it nor a path inside it is data.
+  if (segments[0] === '_id') invalid('Cannot modify _id field.');
   for (const segment of segments) checkSegment(segment, `key ${describeKey(key)}:`);
   return segments;
 }

@@ -165,7 +165,11 @@ function resolveFresh(input: unknown): CookieConfig {
 function resolveKeys(keys: unknown, algorithm: SignatureAlgorithm): Pick<CookieConfig, 'signer' | 'legacySigner'> {
   if (keys === undefined) return { signer: undefined, legacySigner: undefined };
   if (keys instanceof Keygrip || isKeygripLike(keys)) return { signer: keys as Keygrip, legacySigner: undefined };
-  if (!Array.isArray(keys) || keys.length === 0) fail(`keys must be a non-empty array of secrets or a Keygrip, got: ${describe(keys)}`);
+  // Never echo the value: a secret passed in the wrong shape must not end up in logs.
+  if (typeof keys === 'string') fail('keys must be an array of secrets, got a string; wrap it: keys: [secret]');
+  if (!Array.isArray(keys) || keys.length === 0) {
+    fail(`keys must be a non-empty array of secrets or a Keygrip, got: ${Array.isArray(keys) ? 'an empty array' : typeof keys}`);
+  }
   for (const [index, key] of keys.entries()) {
     if (!(typeof key === 'string' || Buffer.isBuffer(key)) || key.length === 0) {
       fail(`keys[${index}] must be a non-empty string or Buffer`);

@@ -21,7 +21,8 @@ export class Session {
   readonly #sessions: SessionCollection;
   readonly #cookie: SessionCookie;
   #id: string;
-  #hash: string;
+  /** SHA-256 of #id, the document's _id: computed on first use, as many requests never need it. */
+  #digest: string | undefined;
   /** A mongosess 0.4 id from the cookie, moved to a new id on first use. */
   #legacyId: string | undefined;
   /** The id was made in this request, so nothing can be stored under it but what we wrote. */
@@ -45,19 +46,16 @@ export class Session {
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
       this.#id = incoming.value;
-      this.#hash = hashSessionId(this.#id);
       this.#minted = false;
       if (incoming.needsResign) this.#cookie.send(this.#id, sessions.now());
     } else if (sessions.config.upgradeLegacySessions && isLegacySessionId(incoming.value)) {
       this.#id = incoming.value;
-      this.#hash = '';
       this.#legacyId = incoming.value;
       this.#minted = false;
     } else {
       // Absent, malformed or badly signed: a new session, with its cookie in this response
       // already (clients of mongosess 0.4 rely on that), and no database look-up.
       this.#id = newSessionId();
-      this.#hash = hashSessionId(this.#id);
       this.#minted = true;
       this.#doc = null;
       this.#cookie.send(this.#id, sessions.now());
@@ -192,6 +190,10 @@ export class Session {
     this.#cookie.asBrowserSession(this.#id);
   }
 
+  get #hash(): string {
+    return (this.#digest ??= hashSessionId(this.#id));
+  }
+
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(operation);
     this.#queue = run.then(noop, noop);
@@ -200,7 +202,8 @@ export class Session {
 
   #view(doc: SessionDocument | null): SessionData {
     if (!doc) return { _id: this.#id };
-    return { _id: this.#id, ...(doc.createdAt ? { createdAt: doc.createdAt } : {}), ...doc.d };
+    // _id last: it is always the cookie's id, whatever the stored data holds.
+    return { ...(doc.createdAt ? { createdAt: doc.createdAt } : {}), ...doc.d, _id: this.#id };
   }
 
   #checkNotEnded(): void {
@@ -260,7 +263,7 @@ export class Session {
   /** A fresh, empty session with a new id and cookie (the old one was ended or expired). */
   #restart(): void {
     this.#id = newSessionId();
-    this.#hash = hashSessionId(this.#id);
+    this.#digest = undefined;
     this.#minted = true;
     this.#doc = null;
     this.#cookie.send(this.#id, this.#sessions.now());
