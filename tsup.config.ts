@@ -1,10 +1,12 @@
 import { defineConfig } from 'tsup';
 
-const shared = { target: 'node18', sourcemap: true, dts: true, clean: false, outDir: 'dist' } as const;
+const shared = { target: 'node18', sourcemap: true, clean: false, outDir: 'dist' } as const;
 
 export default defineConfig([
-  // ESM: default export plus named exports.
-  { ...shared, entry: { index: 'src/index.ts' }, format: ['esm'] },
-  // CommonJS: module.exports is MongoSess itself (cjsInterop), as mongosess 0.4 had it.
-  { ...shared, entry: { index: 'src/index.cjs.ts' }, format: ['cjs'], cjsInterop: true, splitting: true },
+  // The implementation, once, as CommonJS: module.exports is MongoSess itself (cjsInterop),
+  // as mongosess 0.4 had it. The ESM entry (src/index.mjs, copied by `npm run build`)
+  // re-exports it, so import and require share one module state.
+  { ...shared, entry: { index: 'src/index.cjs.ts' }, format: ['cjs'], cjsInterop: true, splitting: true, dts: true },
+  // Types of the ESM entry: default export plus named exports.
+  { ...shared, entry: { index: 'src/index.ts' }, format: ['esm'], dts: { only: true } },
 ]);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deliver, type Callback, type CompatPromise } from './callback.js';
-import type { ConnectOptions } from './connect-options.js';
+import { CompatPromise, deliver, type Callback } from './callback.js';
+import { FOURTEEN_DAYS_MS, type ConnectOptions } from './connect-options.js';
 import { ConnectionManager } from './connection.js';
 import {
   MongoSessConfigError,
@@ -53,6 +53,8 @@ export interface MongoSessStatic {
   MongoSessEndedError: typeof MongoSessEndedError;
   MongoSessDatabaseError: typeof MongoSessDatabaseError;
   Session: typeof Session;
+  CompatPromise: typeof CompatPromise;
+  FOURTEEN_DAYS_MS: number;
 }
 
 function createSession(req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session {
@@ -97,6 +99,8 @@ const statics = {
   MongoSessEndedError,
   MongoSessDatabaseError,
   Session,
+  CompatPromise,
+  FOURTEEN_DAYS_MS,
 };
 
 // A plain function, so that it works with and without `new` (returning an object from a

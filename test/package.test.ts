@@ -47,6 +47,12 @@ describe('the npm package', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('the ESM entry has exactly the runtime exports of src/index.ts', async () => {
+    const source = Object.keys(await import('../src/index.js')).sort();
+    const built = Object.keys(await import(join(root, 'dist/index.js'))).sort();
+    assert.deepEqual(built, source);
+  });
+
   it('ships only the build, types, README and LICENSE', () => {
     const pkg = JSON.parse(readFileSync(join(dir, 'node_modules/mongosess/package.json'), 'utf8'));
     assert.equal(pkg.name, 'mongosess');
@@ -67,7 +73,7 @@ describe('the npm package', () => {
     writeFileSync(
       join(dir, 'use.mjs'),
       roundTrip(
-        "import MongoSess, { MongoSessError } from 'mongosess'; import { createRequire } from 'node:module'; const require_ = createRequire(import.meta.url); if (MongoSessError !== MongoSess.MongoSessError) throw new Error('two error classes');",
+        "import MongoSess, { MongoSessError } from 'mongosess'; import { createRequire } from 'node:module'; const require_ = createRequire(import.meta.url); if (MongoSessError !== MongoSess.MongoSessError) throw new Error('two error classes'); if (require_('mongosess') !== MongoSess) throw new Error('import and require give two copies');",
         uniqueDbName('esm'),
       ),
     );
