@@ -80,8 +80,7 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: Set<
   if (Buffer.isBuffer(object) || object instanceof Uint8Array) return;
   if (ALLOWED_BSON.some((type) => object instanceof type)) return;
 
-  const proto = Object.getPrototypeOf(object) as unknown;
-  if (proto !== Object.prototype && proto !== null) {
+  if (!isPlainObject(object)) {
     invalid(`the value at ${describeKey(path)} is a class instance (${object.constructor?.name ?? 'unknown'}); store plain objects`);
   }
   if ('_bsontype' in object) invalid(`the value at ${describeKey(path)} has a _bsontype key, which the driver would misread as a BSON type`);
@@ -100,11 +99,20 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: Set<
  * MongoSessValidationError (before anything reaches the database) on any bad key or value.
  */
 export function buildSet(data: unknown, maxBytes: number): Record<string, unknown> {
+  try {
+    return buildSetOf(data, maxBytes);
+  } catch (err) {
+    if (err instanceof MongoSessValidationError) throw err;
+    // A getter or Proxy in the argument threw, or the serializer met something exotic.
+    throw new MongoSessValidationError('mongosess: reading the set() argument failed; pass plain data', { cause: err });
+  }
+}
+
+function buildSetOf(data: unknown, maxBytes: number): Record<string, unknown> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     invalid(`set() takes an object of keys and values, got: ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
-  const proto = Object.getPrototypeOf(data) as unknown;
-  if (proto !== Object.prototype && proto !== null) invalid('set() takes a plain object of keys and values');
+  if (!isPlainObject(data)) invalid('set() takes a plain object of keys and values');
 
   const update: Record<string, unknown> = {};
   const paths: string[][] = [];
@@ -135,21 +143,39 @@ function checkNoOverlap(paths: string[][]): void {
 /** Validates `del()`'s keys and turns them into an `$unset` on the data field. */
 export function buildUnset(keys: readonly unknown[]): Record<string, ''> {
   const unset: Record<string, ''> = {};
+  const paths: string[][] = [];
   for (const key of keys) {
-    checkKey(key, 'del');
+    paths.push(checkKey(key, 'del'));
     unset[`${DATA_FIELD}.${key as string}`] = '';
   }
+  checkNoOverlap(paths);
   return unset;
 }
 
-/** Reads a (possibly dotted) key from stored data, own properties only. */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
+
+/**
+ * Reads a (possibly dotted) key from stored data, as MongoDB would resolve the path: through
+ * plain objects (own keys only) and arrays (numeric indexes only), never into other values
+ * (`a.length`, a Long's `low`).
+ */
 export function readPath(data: Record<string, unknown> | undefined, segments: readonly string[]): unknown {
   let current: unknown = data;
   for (const segment of segments) {
-    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, segment)) return undefined;
+    if (Array.isArray(current)) {
+      if (!ARRAY_INDEX.test(segment)) return undefined;
+    } else if (!isPlainObject(current) || !Object.hasOwn(current as object, segment)) {
+      return undefined;
+    }
     current = (current as Record<string, unknown>)[segment];
   }
   return current;
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 /**

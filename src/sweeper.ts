@@ -20,7 +20,8 @@ export function startSweeper(sessions: SessionCollection, interval: number): () 
         (err: unknown) => {
           if (failing) return;
           failing = true;
-          sessions.config.warn(`mongosess: removing expired sessions failed, will retry: ${(err as Error).message}`);
+          // The message already starts with "mongosess: removing expired sessions failed".
+          sessions.config.warn(`${(err as Error).message} (the sweep retries every ${interval} ms)`);
         },
       )
       .finally(() => {

@@ -262,7 +262,8 @@ describe('security: hostile input', () => {
         const values = await Promise.all(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'profile.constructor', 'list.length'].map((k) => s.get(k)));
         return values.map((v) => (v === undefined ? 'undefined' : typeof v));
       }, { browser });
-      assert.deepEqual(reply.json(), ['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'number']);
+      // paths resolve as MongoDB resolves them: array indexes only, so `list.length` is not data either
+      assert.deepEqual(reply.json(), ['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined']);
     });
   });
 
