@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, type Callback, type CompatPromise } from './callback.js';
-import { MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
+import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
 import { isLive, type SessionCollection, type SessionDocument } from './session-collection.js';
 import { SessionCookie } from './session-cookie.js';
 import { buildSet, buildUnset, readPath } from './session-data.js';
@@ -35,10 +35,10 @@ export class Session {
 
   constructor(sessions: SessionCollection, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
     if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
-      throw new TypeError('mongosess: the first argument must be the http request (IncomingMessage)');
+      throw new MongoSessConfigError('mongosess: the first argument must be the http request (IncomingMessage)');
     }
     if (typeof res !== 'object' || res === null || typeof res.setHeader !== 'function') {
-      throw new TypeError('mongosess: the second argument must be the http response (ServerResponse)');
+      throw new MongoSessConfigError('mongosess: the second argument must be the http response (ServerResponse)');
     }
     this.#sessions = sessions;
     this.#cookie = new SessionCookie(req, res, resolveSessionOptions(options));
