@@ -25,21 +25,18 @@ export class SessionCookie {
     this.#secure = config.secure ?? isSecureRequest(req, config.trustProxy);
     // Passing `secure` tells the cookies package what we decided, so it never throws
     // "Cannot send secure cookie over unencrypted connection" at a user.
-    this.#cookies = new Cookies(req, res, {
-      secure: this.#secure,
-      ...(config.signer ? { keys: config.signer } : {}),
-    });
+    this.#cookies = new Cookies(req, res, { secure: this.#secure });
   }
 
   read(): IncomingId {
     const { name, sigName, signer, legacySigner } = this.#config;
-    // signed: false everywhere: the cookies package would otherwise verify with the newest
-    // algorithm only (and re-sign by itself), and we also accept 0.4's SHA-1 signatures.
-    const value = this.#cookies.get(name, { signed: false });
+    // Signatures are checked here, not by the cookies package (which is given no keys): it knows
+    // one algorithm only, and we also accept 0.4's SHA-1 signatures.
+    const value = this.#cookies.get(name);
     if (value === undefined || value === '') return { value: undefined, needsResign: false };
     if (!signer) return { value, needsResign: false };
 
-    const signature = this.#cookies.get(sigName, { signed: false });
+    const signature = this.#cookies.get(sigName);
     if (!signature) return { value: undefined, needsResign: false };
     const data = `${name}=${value}`;
     const index = signer.index(data, signature);
@@ -75,9 +72,8 @@ export class SessionCookie {
 
   #send(value: string, expires: Date | undefined): void {
     if (this.#res.headersSent) return;
-    const { name, signer, httpOnly, sameSite, path, domain } = this.#config;
-    this.#cookies.set(name, value, {
-      signed: signer !== undefined,
+    const { name, sigName, signer, httpOnly, sameSite, path, domain } = this.#config;
+    const attributes = {
       overwrite: true,
       secure: this.#secure,
       httpOnly,
@@ -85,7 +81,11 @@ export class SessionCookie {
       ...(expires ? { expires } : {}),
       ...(sameSite ? { sameSite } : {}),
       ...(domain ? { domain } : {}),
-    });
+    };
+    this.#cookies.set(name, value, attributes);
+    // The signature cookie exactly as the cookies package writes it: `<name>.sig`, signing
+    // "<name>=<value>", with the same attributes.
+    if (signer) this.#cookies.set(sigName, signer.sign(`${name}=${value}`), attributes);
   }
 }
 

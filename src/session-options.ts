@@ -1,4 +1,5 @@
 import Keygrip from 'keygrip';
+import { HmacSigner, keygripSigner, type CookieSigner } from './cookie-signer.js';
 import { FOURTEEN_DAYS_MS } from './connect-options.js';
 import { boolean, checkKnownKeys, checkObject, describe, fail, milliseconds, nonEmptyString, oneOf } from './validate-option.js';
 
@@ -89,9 +90,9 @@ export interface CookieConfig {
   name: string;
   sigName: string;
   /** Signs new cookies; undefined for unsigned cookies. */
-  signer: Keygrip | undefined;
+  signer: CookieSigner | undefined;
   /** Also accepted when verifying: the same keys with SHA-1, as mongosess 0.4 signed. */
-  legacySigner: Keygrip | undefined;
+  legacySigner: CookieSigner | undefined;
   expires: number;
   /** undefined: decided per request from the connection. */
   secure: boolean | undefined;
@@ -164,7 +165,7 @@ function resolveFresh(input: unknown): CookieConfig {
 
 function resolveKeys(keys: unknown, algorithm: SignatureAlgorithm): Pick<CookieConfig, 'signer' | 'legacySigner'> {
   if (keys === undefined) return { signer: undefined, legacySigner: undefined };
-  if (keys instanceof Keygrip || isKeygripLike(keys)) return { signer: keys as Keygrip, legacySigner: undefined };
+  if (keys instanceof Keygrip || isKeygripLike(keys)) return { signer: keygripSigner(keys as Keygrip), legacySigner: undefined };
   // Never echo the value: a secret passed in the wrong shape must not end up in logs.
   if (typeof keys === 'string') fail('keys must be an array of secrets, got a string; wrap it: keys: [secret]');
   if (!Array.isArray(keys) || keys.length === 0) {
@@ -177,8 +178,8 @@ function resolveKeys(keys: unknown, algorithm: SignatureAlgorithm): Pick<CookieC
   }
   const list = keys as (string | Buffer)[];
   return {
-    signer: new Keygrip(list as string[], algorithm),
-    legacySigner: algorithm === 'sha1' ? undefined : new Keygrip(list as string[], 'sha1'),
+    signer: new HmacSigner(list, algorithm),
+    legacySigner: algorithm === 'sha1' ? undefined : new HmacSigner(list, 'sha1'),
   };
 }
 
