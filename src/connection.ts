@@ -1,7 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
 import { databaseError, MongoSessError, MongoSessNotConnectedError } from './errors.js';
-import { prepareExpiry, type Removal } from './expiry-index.js';
+import { prepareExpiry } from './expiry-index.js';
 import { SessionCollection, type SessionDocument } from './session-collection.js';
 import { startSweeper } from './sweeper.js';
 
@@ -9,7 +9,6 @@ interface Connected {
   sessions: SessionCollection;
   client: MongoClient;
   ownsClient: boolean;
-  removal: Removal;
   stopSweeper: (() => Promise<void>) | undefined;
 }
 
@@ -56,7 +55,10 @@ export class ConnectionManager {
     }
   }
 
-  /** Closes the shared client; true if there was a connection (or one being made). */
+  /**
+   * Closes the shared client and resets. Returns false if there was no connection (nor one
+   * being made), else a promise that settles once everything is closed.
+   */
   close(): Promise<void> | false {
     const state = this.#state;
     this.#state = { kind: 'idle' };
@@ -73,11 +75,6 @@ export class ConnectionManager {
 
   get connected(): boolean {
     return this.#state.kind === 'connected';
-  }
-
-  /** How expired sessions are removed on the connected server. */
-  get removal(): Removal | undefined {
-    return this.#state.kind === 'connected' ? this.#state.connection.removal : undefined;
   }
 
   /** The sessions collection; throws the old package's error before `connect()` finished. */
@@ -102,7 +99,7 @@ async function open(config: StoreConfig): Promise<Connected> {
     await warnIfUpdatesAreNotAtomic(client, config);
     const sessions = new SessionCollection(collection, config);
     const stopSweeper = removal === 'interval' ? startSweeper(sessions, config.autoRemoveInterval) : undefined;
-    return { sessions, client, ownsClient, removal, stopSweeper };
+    return { sessions, client, ownsClient, stopSweeper };
   } catch (err) {
     if (ownsClient) await client.close().catch(() => undefined);
     throw err;
@@ -120,6 +117,7 @@ async function shut(connection: Connected): Promise<void> {
  * need MongoDB; say so rather than pretend.
  */
 async function warnIfUpdatesAreNotAtomic(client: MongoClient, config: StoreConfig): Promise<void> {
+  // Detection only: a server that refuses buildInfo is not FerretDB 1.x, so there is nothing to say.
   const info = await client
     .db('admin')
     .command({ buildInfo: 1 })
