@@ -130,6 +130,17 @@ class SessionsInRequests {
   async close(): Promise<void> {
     await this.finish().finally(() => this.#server?.close());
   }
+
+  /** Runs `work`, then closes; when `work` fails, that failure is the one reported. */
+  async around(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      await this.close().catch(() => undefined);
+      throw err;
+    }
+    await this.close();
+  }
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -474,7 +485,7 @@ describe('properties', () => {
     const held = new SessionsInRequests(SEED_DATA, 100);
     await held.start();
     const seen = new Map<string, number>();
-    try {
+    await held.around(async () => {
       await fc.assert(
         fc.asyncProperty(setArgument, fc.constantFrom('promise', 'callback'), async (data, style) => {
           const session = await held.session();
@@ -492,11 +503,7 @@ describe('properties', () => {
         }),
         params,
       );
-    } catch (err) {
-      await held.close().catch(() => undefined); // the property's failure is the one to report
-      throw err;
-    }
-    await held.close();
+    });
     t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries(seen))}; ${held.requests.length} requests`);
     assert.ok((seen.get('resolved') ?? 0) > RUNS / 20, 'many arguments were valid and stored');
     assert.ok((seen.get('MongoSessValidationError') ?? 0) > RUNS / 20, 'many were refused');
@@ -506,7 +513,7 @@ describe('properties', () => {
     const held = new SessionsInRequests(SEED_DATA, 500);
     await held.start();
     const seen = new Map<string, number>();
-    try {
+    await held.around(async () => {
       await fc.assert(
         fc.asyncProperty(keyArgument, fc.constantFrom('promise', 'callback'), async (key, style) => {
           const session = await held.session();
@@ -527,11 +534,7 @@ describe('properties', () => {
         }),
         params,
       );
-    } catch (err) {
-      await held.close().catch(() => undefined); // the property's failure is the one to report
-      throw err;
-    }
-    await held.close();
+    });
     t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries(seen))}; ${held.requests.length} requests`);
     assert.ok((seen.get('resolved') ?? 0) > RUNS / 20);
   });
@@ -540,7 +543,7 @@ describe('properties', () => {
     const held = new SessionsInRequests(SEED_DATA, 100);
     await held.start();
     const seen = new Map<string, number>();
-    try {
+    await held.around(async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(keyArgument, { maxLength: 4 }), fc.constantFrom('promise', 'callback'), async (keys, style) => {
           const session = await held.session();
@@ -551,11 +554,7 @@ describe('properties', () => {
         }),
         params,
       );
-    } catch (err) {
-      await held.close().catch(() => undefined); // the property's failure is the one to report
-      throw err;
-    }
-    await held.close();
+    });
     t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries(seen))}; ${held.requests.length} requests`);
     assert.ok((seen.get('resolved') ?? 0) > RUNS / 20 && (seen.get('MongoSessValidationError') ?? 0) > RUNS / 20);
   });
@@ -569,7 +568,7 @@ describe('properties', () => {
       { weight: 1, arbitrary: fc.stringMatching(/^[a-z]{1,3}(\.[a-z]{1,3}){0,2}$/) },
       { weight: 1, arbitrary: hostileKey },
     );
-    try {
+    await held.around(async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(plausibleKey, { minLength: 1, maxLength: 3 }), async (keys) => {
           const session = await held.session();
@@ -587,11 +586,7 @@ describe('properties', () => {
         }),
         params,
       );
-    } catch (err) {
-      await held.close().catch(() => undefined);
-      throw err;
-    }
-    await held.close();
+    });
     t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries(seen))}; ${held.requests.length} requests`);
     assert.ok((seen.get('resolved') ?? 0) > RUNS / 10);
   });
