@@ -8,7 +8,12 @@
 # module proxy, writes version.txt as FerretDB's own `task gen-version` would, and builds it.
 set -euo pipefail
 VERSION=v1.24.2
-OUT=${1:-"$HOME/.cache/mongosess/ferretdb-$VERSION/ferretdb"}
+# CI may run with a bare environment: Go needs a HOME for its caches.
+if [ -z "${HOME:-}" ]; then
+  HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
+  export HOME=${HOME:-/tmp}
+fi
+OUT=${1:-"${XDG_CACHE_HOME:-$HOME/.cache}/mongosess/ferretdb-$VERSION/ferretdb"}
 if [ -x "$OUT" ] && "$OUT" --version >/dev/null 2>&1; then
   echo "$OUT"
   exit 0
