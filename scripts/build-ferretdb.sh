@@ -18,6 +18,8 @@ if [ -x "$OUT" ] && "$OUT" --version >/dev/null 2>&1; then
   echo "$OUT"
   exit 0
 fi
+# Go's default install location, in case PATH does not name it.
+command -v go >/dev/null || [ ! -x /usr/local/go/bin/go ] || export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "build-ferretdb: Go is needed to build FerretDB (or set MONGODB_URI)" >&2; exit 1; }
 export DO_NOT_TRACK=1 GOFLAGS=-mod=mod
 work=$(mktemp -d)
