@@ -17,6 +17,8 @@ export const FOURTEEN_DAYS_MS = 14 * 24 * 60 * 60 * 1000;
 const DEFAULT_OPERATION_TIMEOUT_MS = 5_000;
 /** How often the fallback sweep removes expired sessions where the server has no TTL indexes. */
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+/** setInterval's largest delay (about 24.8 days); Node turns a larger one into 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Well under MongoDB's 16 MiB document limit, so a session document always has room to grow. */
 const DEFAULT_MAX_DATA_BYTES = 1024 * 1024;
 const DEFAULT_URI = 'mongodb://127.0.0.1:27017';
@@ -194,6 +196,10 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
 
   const rolling = boolean('rolling', options['rolling'], false);
   const touchAfter = milliseconds('touchAfter', options['touchAfter'], 0);
+  const autoRemoveInterval = milliseconds('autoRemoveInterval', options['autoRemoveInterval'], DEFAULT_SWEEP_INTERVAL_MS, {
+    allowZero: false,
+  });
+  if (autoRemoveInterval > MAX_TIMER_MS) fail(`autoRemoveInterval must be at most ${MAX_TIMER_MS} ms (about 24 days), got: ${autoRemoveInterval}`);
   if (touchAfter > 0 && !rolling) fail('touchAfter only has an effect with rolling: true; set rolling or drop touchAfter');
 
   return {
@@ -202,9 +208,7 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
     connection,
     expires: milliseconds('expires', options['expires'], FOURTEEN_DAYS_MS, { allowZero: false }),
     autoRemove: oneOf('autoRemove', options['autoRemove'], ['native', 'interval', 'disabled'] as const, 'native'),
-    autoRemoveInterval: milliseconds('autoRemoveInterval', options['autoRemoveInterval'], DEFAULT_SWEEP_INTERVAL_MS, {
-      allowZero: false,
-    }),
+    autoRemoveInterval,
     rolling,
     touchAfter,
     absoluteTimeout: milliseconds('absoluteTimeout', options['absoluteTimeout'], 0),

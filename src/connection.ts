@@ -1,6 +1,6 @@
-import { MongoClient } from 'mongodb';
+import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
-import { databaseError, MongoSessError, MongoSessNotConnectedError } from './errors.js';
+import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError } from './errors.js';
 import { prepareExpiry } from './expiry-index.js';
 import { SessionCollection, type SessionDocument } from './session-collection.js';
 import { startSweeper } from './sweeper.js';
@@ -90,8 +90,7 @@ export class ConnectionManager {
 
 async function open(config: StoreConfig): Promise<Connected> {
   const ownsClient = !('client' in config.connection);
-  const client =
-    'client' in config.connection ? config.connection.client : new MongoClient(config.connection.uri, config.connection.clientOptions);
+  const client = 'client' in config.connection ? config.connection.client : createClient(config.connection);
   try {
     await client.connect().catch((err: unknown) => Promise.reject(databaseError('connecting to MongoDB', err)));
     const collection = client.db(config.dbName).collection<SessionDocument>(config.collectionName);
@@ -103,6 +102,16 @@ async function open(config: StoreConfig): Promise<Connected> {
   } catch (err) {
     if (ownsClient) await client.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/** The driver checks the URI and options when the client is made: report that as a config error. */
+function createClient({ uri, clientOptions }: { uri: string; clientOptions: MongoClientOptions }): MongoClient {
+  try {
+    return new MongoClient(uri, clientOptions);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new MongoSessConfigError(`mongosess: the driver refused uri or clientOptions: ${detail}`, { cause: err });
   }
 }
 

@@ -1,4 +1,4 @@
-import { MongoServerError } from 'mongodb';
+import { MongoNotConnectedError, MongoServerError, MongoTopologyClosedError } from 'mongodb';
 
 /**
  * The errors mongosess raises. Each has a fixed `name`, a message that starts with
@@ -72,6 +72,12 @@ export function databaseError(operation: string, cause: unknown): MongoSessError
     return new MongoSessDatabaseError(`mongosess: ${operation} failed: the server refused it (${code}); see this error's cause`, {
       cause,
     });
+  }
+  if (cause instanceof MongoNotConnectedError || cause instanceof MongoTopologyClosedError) {
+    return new MongoSessDatabaseError(
+      `mongosess: ${operation} failed: the MongoDB client is closed (MongoSess.close() was called, or the client you passed was closed)`,
+      { cause },
+    );
   }
   const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
   return new MongoSessDatabaseError(

@@ -15,6 +15,8 @@ const SWEEP_INDEX = 'mongosess_expiresAt';
 const NO_TTL_CODES = new Set([238, 115, 67]);
 /** An index on the same key with other options already exists. */
 const CONFLICT_CODES = new Set([85, 86]);
+/** dropIndex of an index that is not there (any more). */
+const INDEX_NOT_FOUND = 27;
 /** The collection does not exist yet: it has no indexes. */
 const NAMESPACE_NOT_FOUND = 26;
 
@@ -102,6 +104,8 @@ async function replaceLegacyTtlIndex(
     );
     await collection.dropIndex(legacy.name);
   } catch (err) {
+    // Another instance starting at the same time dropped it first: fine.
+    if (err instanceof MongoServerError && err.code === INDEX_NOT_FOUND) return;
     throw databaseError('replacing the TTL index of mongosess 0.4', err);
   }
   config.warn(

@@ -29,6 +29,7 @@ export interface MongoSessStatic {
   /** Opens the shared connection. Calls back once connected (or with the error); no callback: a promise. */
   connect(options: ConnectOptions | undefined, callback: Callback<void>): undefined;
   connect(options?: ConnectOptions): CompatPromise<void>;
+  connect(callback: Callback<void>): undefined;
   /** Closes the shared connection; true if there was one. The callback runs once it is closed. */
   close(callback?: Callback<boolean>): boolean;
   /** The same function as `close`. */
@@ -84,13 +85,31 @@ function listSessions(filter: unknown, options?: unknown, callback?: unknown): C
   }, cb);
 }
 
+/**
+ * `(arg, callback)`, also when called as `(callback)`: a lone function is the callback, so that
+ * `connect(cb)` calls back (with defaults) and `endAll(cb)` reports its missing filter there,
+ * instead of a rejected promise nobody holds.
+ */
+function withCallback(arg: unknown, callback: unknown): [unknown, unknown] {
+  return typeof arg === 'function' && callback === undefined ? [undefined, arg] : [arg, callback];
+}
+
 const statics = {
-  connect: (options?: unknown, callback?: unknown) => deliver(() => manager.connect(options), callback),
+  connect: (...args: [unknown?, unknown?]) => {
+    const [options, callback] = withCallback(...args);
+    return deliver(() => manager.connect(options), callback);
+  },
   close,
   disconnect: close,
   isConnected: () => manager.connected,
-  endAll: (filter: unknown, callback?: unknown) => deliver(() => manager.sessions().endAll(filter), callback),
-  countSessions: (filter: unknown, callback?: unknown) => deliver(() => manager.sessions().count(filter), callback),
+  endAll: (...args: [unknown?, unknown?]) => {
+    const [filter, callback] = withCallback(...args);
+    return deliver(() => manager.sessions().endAll(filter), callback);
+  },
+  countSessions: (...args: [unknown?, unknown?]) => {
+    const [filter, callback] = withCallback(...args);
+    return deliver(() => manager.sessions().count(filter), callback);
+  },
   listSessions,
   MongoSessError,
   MongoSessConfigError,

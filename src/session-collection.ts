@@ -24,10 +24,6 @@ export interface SessionDocument {
 /** MongoDB's duplicate key error: here, an upsert that met an existing (ended or expired) session. */
 const DUPLICATE_KEY = 11000;
 
-export function isLive(doc: SessionDocument, now: number): boolean {
-  return doc.ended !== true && doc.expiresAt !== undefined && doc.expiresAt.getTime() > now;
-}
-
 /** The filter that matches a live session. */
 function liveFilter(now: number): Filter<SessionDocument> {
   return { ended: { $ne: true }, expiresAt: { $gt: new Date(now) } };
@@ -70,6 +66,23 @@ export class SessionCollection {
 
   now(): number {
     return this.config.now();
+  }
+
+  /**
+   * A session's absolute deadline: stored at creation, or (for sessions created before
+   * `absoluteTimeout` was set, and 0.4 sessions) derived from `createdAt`.
+   */
+  deadlineOf(doc: SessionDocument): Date | undefined {
+    if (doc.deadline) return doc.deadline;
+    const { absoluteTimeout } = this.config;
+    return absoluteTimeout > 0 && doc.createdAt ? new Date(doc.createdAt.getTime() + absoluteTimeout) : undefined;
+  }
+
+  /** Whether a document is a session to serve at `now`: not a tombstone, not expired, within its deadline. */
+  isLive(doc: SessionDocument, now: number): boolean {
+    if (doc.ended === true || doc.expiresAt === undefined || doc.expiresAt.getTime() <= now) return false;
+    const deadline = this.deadlineOf(doc);
+    return deadline === undefined || deadline.getTime() > now;
   }
 
   /** When a session touched at `now` expires: `expires` later, never past its deadline. */
@@ -158,6 +171,21 @@ export class SessionCollection {
   /** Stores a session under a new id (regenerate, legacy upgrade). */
   async insert(doc: SessionDocument): Promise<void> {
     await attempt('storing the session', () => this.#collection.insertOne(doc));
+  }
+
+  /** Replaces the data of a session (a moved copy catching up with its original). */
+  async replaceData(id: string, data: Record<string, unknown>): Promise<void> {
+    await attempt('storing the session', () => this.#collection.updateOne({ _id: id }, { $set: { [DATA_FIELD]: data } }));
+  }
+
+  /** Deletes a session document outright (a moved copy whose original was gone meanwhile). */
+  async discard(id: string): Promise<void> {
+    await attempt('removing the session', () => this.#collection.deleteOne({ _id: id }));
+  }
+
+  /** Reads a mongosess 0.4 session. */
+  findLegacy(hexId: string): Promise<SessionDocument | null> {
+    return attempt('reading the session', () => this.#collection.findOne({ _id: new ObjectId(hexId) }));
   }
 
   /** Takes a mongosess 0.4 session out of the collection (atomically, so only one request can). */

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, type Callback, type CompatPromise } from './callback.js';
 import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
-import { isLive, type SessionCollection, type SessionDocument } from './session-collection.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { SessionCollection, SessionDocument } from './session-collection.js';
 import { SessionCookie } from './session-cookie.js';
 import { buildSet, buildUnset, readPath } from './session-data.js';
 import { hashSessionId, isLegacySessionId, isSessionId, newSessionId } from './session-id.js';
@@ -31,6 +32,12 @@ export class Session {
   #doc: SessionDocument | null | undefined;
   /** end() was called: this object writes nothing more. */
   #ended = false;
+  /**
+   * The cookie's session turned out to be gone and a new id was made without sending it yet:
+   * it goes out with the first write. Sending it on a mere read would let a parallel request
+   * (one that raced a login's regenerate(), or lost a 0.4 upgrade) overwrite the good cookie.
+   */
+  #cookiePending = false;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(sessions: SessionCollection, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
@@ -97,9 +104,12 @@ export class Session {
         if (Object.keys($set).length === 0) return true;
         await this.#upgradeLegacy();
         const known = this.#doc;
-        const doc = await this.#sessions.update(this.#hash, { $set }, !known, this.#rollingExpiry(known));
+        const extendTo = this.#rollingExpiry(known);
+        const doc = await this.#sessions.update(this.#hash, { $set }, !known, extendTo);
         if (!doc) this.#gone();
-        await this.#adopt(doc);
+        if (this.#cookiePending) this.#cookie.send(this.#id, this.#sessions.now());
+        this.#cookiePending = false;
+        await this.#adopt(doc, extendTo !== undefined);
         return true;
       });
     }, callback);
@@ -118,8 +128,9 @@ export class Session {
         await this.#upgradeLegacy();
         // Nothing can be stored under an id made in this request that we never wrote to.
         if (this.#minted && !this.#doc) return true;
-        const doc = await this.#sessions.update(this.#hash, { $unset }, false, this.#rollingExpiry(this.#doc));
-        if (doc) await this.#adopt(doc);
+        const extendTo = this.#rollingExpiry(this.#doc);
+        const doc = await this.#sessions.update(this.#hash, { $unset }, false, extendTo);
+        if (doc) await this.#adopt(doc, extendTo !== undefined);
         else this.#doc = null;
         return true;
       });
@@ -144,6 +155,7 @@ export class Session {
           }
           this.#ended = true;
           this.#doc = null;
+          this.#cookiePending = false;
           this.#cookie.clear();
           return true;
         }),
@@ -167,15 +179,22 @@ export class Session {
             throw new MongoSessError('mongosess: regenerate() must be called before the response headers are sent, as it sets a new cookie');
           }
           if (this.#legacyId) {
-            await this.#upgradeLegacy(); // already moves the session to a fresh id
+            await this.#upgradeLegacy(); // a live 0.4 session moves to a fresh id (and cookie) here
+            if (!this.#doc) this.#startOver(true);
             return true;
           }
-          let previous: SessionDocument | null = null;
-          if (!(this.#minted && !this.#doc)) {
-            const old = await this.#sessions.end(this.#hash);
-            if (old && isLive(old, this.#sessions.now())) previous = old;
+          const current = await this.#load();
+          const oldId = this.#hash;
+          if (current) {
+            await this.#moveToNewId(current, current.d ?? {}, async () => {
+              const old = await this.#sessions.end(oldId);
+              return old && this.#sessions.isLive(old, this.#sessions.now()) ? (old.d ?? {}) : null;
+            });
+            return true;
           }
-          await this.#moveToNewId(previous);
+          // Nothing stored: still kill the id (it may have been planted) and issue a new one.
+          if (!this.#minted) await this.#sessions.end(oldId);
+          this.#startOver(true);
           return true;
         }),
       callback,
@@ -220,8 +239,8 @@ export class Session {
       return this.#doc ?? null;
     }
     const doc = await this.#sessions.find(this.#hash);
-    if (doc && !isLive(doc, this.#sessions.now())) {
-      this.#restart();
+    if (doc && !this.#sessions.isLive(doc, this.#sessions.now())) {
+      this.#startOver(false);
       return null;
     }
     this.#doc = doc;
@@ -229,11 +248,15 @@ export class Session {
     return doc;
   }
 
-  /** Takes a document the database returned as this session's state (and extends it if rolling). */
-  async #adopt(doc: SessionDocument): Promise<void> {
+  /**
+   * Takes a document the database returned as this session's state, and extends it if rolling
+   * (unless the write that returned it already did).
+   */
+  async #adopt(doc: SessionDocument, extended: boolean): Promise<void> {
     this.#doc = doc;
     this.#minted = false;
-    await this.#touch(doc);
+    if (extended) this.#cookie.send(this.#id, this.#sessions.now());
+    else await this.#touch(doc);
   }
 
   /**
@@ -243,7 +266,7 @@ export class Session {
   #rollingExpiry(known: SessionDocument | null | undefined): Date | undefined {
     const { config } = this.#sessions;
     if (!config.rolling || (config.absoluteTimeout > 0 && !known)) return undefined;
-    return this.#sessions.expiryFrom(this.#sessions.now(), known?.deadline);
+    return this.#sessions.expiryFrom(this.#sessions.now(), known ? this.#sessions.deadlineOf(known) : undefined);
   }
 
   /** Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter. */
@@ -251,7 +274,7 @@ export class Session {
     const { config } = this.#sessions;
     if (!config.rolling) return;
     const now = this.#sessions.now();
-    const target = this.#sessions.expiryFrom(now, doc.deadline);
+    const target = this.#sessions.expiryFrom(now, this.#sessions.deadlineOf(doc));
     const current = doc.expiresAt?.getTime() ?? 0;
     if (target.getTime() - current > config.touchAfter) {
       await this.#sessions.touch(this.#hash, target);
@@ -260,63 +283,107 @@ export class Session {
     this.#cookie.send(this.#id, now);
   }
 
-  /** A fresh, empty session with a new id and cookie (the old one was ended or expired). */
-  #restart(): void {
+  /**
+   * A fresh, empty session under a new id, because the cookie's session is gone (ended, expired,
+   * regenerated, or a 0.4 session another request moved). Its cookie goes out now, or with the
+   * first write (see #cookiePending).
+   */
+  #startOver(sendCookie: boolean): void {
     this.#id = newSessionId();
     this.#digest = undefined;
     this.#minted = true;
     this.#doc = null;
-    this.#cookie.send(this.#id, this.#sessions.now());
+    this.#cookiePending = !sendCookie;
+    if (sendCookie) this.#cookie.send(this.#id, this.#sessions.now());
   }
 
-  /** A write found its session ended, regenerated or expired: never write it back. */
+  /**
+   * A write found its session ended, regenerated or expired: it is never written back. The
+   * response carries a fresh cookie, so a client holding a dead one is not stuck.
+   */
   #gone(): never {
-    this.#restart();
+    this.#startOver(true);
     throw new MongoSessEndedError(
       'mongosess: the session was ended, regenerated or expired before this write, so nothing was written; ' +
         'this response starts a new, empty session',
     );
   }
 
-  /** Stores `previous`'s data under a new random id and sends its cookie (regenerate, 0.4 upgrade). */
-  async #moveToNewId(previous: SessionDocument | null, data?: Record<string, unknown>): Promise<void> {
-    this.#restart();
-    if (!previous) return;
+  /**
+   * Moves a live session to a fresh id without ever losing it (regenerate, 0.4 upgrade): the copy
+   * is stored first, then `claim` ends the old id and returns the data it held at that instant
+   * (null if another request ended or moved it meanwhile). The copy catches up if the data
+   * changed in between; the new cookie goes out only once both writes are done.
+   */
+  async #moveToNewId(
+    snapshot: SessionDocument,
+    data: Record<string, unknown>,
+    claim: () => Promise<Record<string, unknown> | null>,
+  ): Promise<void> {
     const now = this.#sessions.now();
-    const deadline = previous.deadline;
+    const id = newSessionId();
+    const digest = hashSessionId(id);
+    const deadline = this.#sessions.deadlineOf(snapshot);
     const doc: SessionDocument = {
-      _id: this.#hash,
-      d: data ?? previous.d ?? {},
-      createdAt: previous.createdAt ?? new Date(now),
-      expiresAt: this.#sessions.config.rolling || !previous.expiresAt ? this.#sessions.expiryFrom(now, deadline) : previous.expiresAt,
+      _id: digest,
+      d: data,
+      createdAt: snapshot.createdAt ?? new Date(now),
+      expiresAt:
+        this.#sessions.config.rolling || !snapshot.expiresAt ? this.#sessions.expiryFrom(now, deadline) : snapshot.expiresAt,
       ...(deadline ? { deadline } : {}),
     };
     await this.#sessions.insert(doc);
+    let latest: Record<string, unknown> | null;
+    try {
+      latest = await claim();
+    } catch (err) {
+      // The old session is untouched (or its fate unknown): drop the copy, keep the old cookie.
+      await this.#sessions.discard(digest).catch(noop);
+      throw err;
+    }
+    if (latest === null) {
+      await this.#sessions.discard(digest);
+      this.#startOver(false);
+      return;
+    }
+    if (!isDeepStrictEqual(latest, data)) {
+      await this.#sessions.replaceData(digest, latest);
+      doc.d = latest;
+    }
+    this.#id = id;
+    this.#digest = digest;
     this.#doc = doc;
     this.#minted = false;
+    this.#cookiePending = false;
+    this.#cookie.send(id, now);
   }
 
   /**
-   * mongosess 0.4 ids are ObjectIds: guessable from one's own. On first use such a session is
-   * taken out of the collection (atomically: one request wins) and stored under a fresh id.
+   * mongosess 0.4 ids are ObjectIds: guessable from one's own. On first use such a session moves
+   * to a fresh id; the claim (findOneAndDelete) is atomic, so one request wins.
    */
   async #upgradeLegacy(): Promise<void> {
     const legacyId = this.#legacyId;
     if (!legacyId) return;
     this.#legacyId = undefined;
-    const old = await this.#sessions.claimLegacy(legacyId);
-    const now = this.#sessions.now();
-    const alive =
-      old !== null &&
-      old.ended !== true &&
-      (old.expiresAt
-        ? old.expiresAt.getTime() > now
-        : (old.createdAt?.getTime() ?? now) + this.#sessions.config.expires > now);
-    if (!alive) return this.#moveToNewId(null);
-    // 0.4 kept the data at the top level of the document, and expired it by createdAt.
-    const { _id, createdAt, expiresAt, ...data } = old;
-    const created = createdAt ?? new Date(now);
-    const expiry = expiresAt ?? new Date(created.getTime() + this.#sessions.config.expires);
-    return this.#moveToNewId({ _id, createdAt: created, expiresAt: expiry }, data);
+    const old = await this.#sessions.findLegacy(legacyId);
+    const session = old && this.#fromLegacy(old);
+    if (!old || !session || !this.#sessions.isLive(session, this.#sessions.now())) return this.#startOver(false);
+    await this.#moveToNewId(session, legacyData(old), async () => {
+      const claimed = await this.#sessions.claimLegacy(legacyId);
+      return claimed && this.#sessions.isLive(this.#fromLegacy(claimed), this.#sessions.now()) ? legacyData(claimed) : null;
+    });
   }
+
+  /** A 0.4 document with the dates 1.x keeps: 0.4 expired sessions `expires` after `createdAt`. */
+  #fromLegacy(doc: SessionDocument): SessionDocument {
+    const createdAt = doc.createdAt ?? new Date(this.#sessions.now());
+    return { ...doc, createdAt, expiresAt: doc.expiresAt ?? new Date(createdAt.getTime() + this.#sessions.config.expires) };
+  }
+}
+
+/** 0.4 kept the data at the top level of the document. */
+function legacyData(doc: SessionDocument): Record<string, unknown> {
+  const { _id, createdAt, expiresAt, deadline, ended, ...data } = doc;
+  return data;
 }

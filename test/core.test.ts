@@ -102,6 +102,17 @@ describe('before connect', () => {
     await assert.rejects(MongoSess.connect({ uri: MONGODB_URI, expire: 5 } as never), /unknown connect option "expire"/);
     await assert.rejects(MongoSess.connect({ uri: MONGODB_URI, client: {} as never }), MongoSessConfigError);
     await assert.rejects(MongoSess.connect({ uri: MONGODB_URI, servers: [{ host: 'h' }] }), /only one of uri, servers and client/);
+    await assert.rejects(MongoSess.connect({ uri: 'mongodb://127.0.0.1:notaport/' }), {
+      name: 'MongoSessConfigError',
+      message: /^mongosess: the driver refused uri or clientOptions/,
+    });
+  });
+
+  it('a lone callback is the callback: endAll(cb) and countSessions(cb) report there, never as a stray rejection', async () => {
+    for (const call of [MongoSess.endAll, MongoSess.countSessions] as unknown as ((cb: (err: Error | null) => void) => unknown)[]) {
+      const err = await new Promise<Error | null>((resolve) => assert.equal(call(resolve), undefined));
+      assert.ok(err instanceof MongoSessNotConnectedError);
+    }
   });
 });
 
@@ -120,8 +131,9 @@ describe('connected', () => {
     await new Promise((resolve) => MongoSess.close(resolve));
   });
 
-  it('connect while connected just calls back', async () => {
+  it('connect while connected just calls back (also as connect(callback))', async () => {
     await new Promise<void>((resolve, reject) => MongoSess.connect({ uri: MONGODB_URI, db }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => MongoSess.connect((err) => (err ? reject(err) : resolve())));
     assert.equal(MongoSess.isConnected(), true);
   });
 

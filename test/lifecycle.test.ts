@@ -99,7 +99,7 @@ describe('session lifetime', () => {
     assert.ok(await stored(first._id), 'the document is still in the database (no TTL has run)');
     assert.notEqual(reply.json()._id, first._id, 'but it is not served: a fresh session instead');
     assert.equal(reply.json().name, undefined);
-    assert.ok(reply.setCookie.some((line) => parseSetCookie(line).value === reply.json()._id), 'with a new cookie');
+    assert.deepEqual(reply.setCookie, [], 'a read sends no cookie (a racing request must not overwrite a good one)');
   });
 
   it('an expired session cannot be written back by a set with its old cookie', async () => {
@@ -112,6 +112,8 @@ describe('session lifetime', () => {
     assert.equal(reply.json().error, 'MongoSessEndedError');
     const doc = await stored(sid);
     assert.equal(doc?.['d']?.['x'], undefined, 'the expired session was not written to');
+    const fresh = reply.setCookie.map(parseSetCookie).find((c) => c.name === 'sess');
+    assert.ok(fresh && fresh.value !== sid, 'the refused write sends a fresh cookie, so the client is not stuck');
     const next = (await browser.get(`${app.url}/get`)).json();
     assert.notEqual(next._id, sid);
     assert.deepEqual(next, { _id: next._id }, 'the response started a fresh, empty session');
@@ -151,6 +153,32 @@ describe('session lifetime', () => {
     await browser.get(`${app.url}/get`);
     assert.deepEqual(commands.map((c) => c.commandName), ['find', 'update'], 'one extension once touchAfter passed');
     assert.equal((await stored(sid))?.['expiresAt'].getTime(), clock + HOUR);
+  });
+
+  it('rolling: a set or del is still one command (the write itself moves the expiry)', async () => {
+    await connect({ expires: HOUR, rolling: true });
+    const browser = new Browser();
+    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    clock += 10 * MINUTE;
+    reset();
+    await browser.get(`${app.url}/set?v=${encodeURIComponent('{"b":2}')}`);
+    assert.deepEqual(commands.map((c) => c.commandName), ['findAndModify']);
+    assert.equal((await stored(sid))?.['expiresAt'].getTime(), clock + HOUR);
+  });
+
+  it('absolute timeout also caps sessions created before it was turned on (from their createdAt)', async () => {
+    await connect({ expires: HOUR, rolling: true });
+    const browser = new Browser();
+    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const created = clock;
+    await connect({ expires: HOUR, rolling: true, absoluteTimeout: 2 * HOUR });
+    for (let minutes = 40; minutes < 120; minutes += 40) {
+      clock = created + minutes * MINUTE;
+      assert.equal((await browser.get(`${app.url}/get`)).json()._id, sid);
+    }
+    assert.ok((await stored(sid))?.['expiresAt'].getTime() <= created + 2 * HOUR, 'extensions stop at the cap');
+    clock = created + 2 * HOUR + 1;
+    assert.notEqual((await browser.get(`${app.url}/get`)).json()._id, sid, 'dead at createdAt + absoluteTimeout');
   });
 
   it('absolute timeout: no activity extends a session past its cap from creation', async () => {

@@ -63,6 +63,7 @@ describe('connect options', () => {
       [{ auth: { user: 'u' } }, /auth must be \{ user: string, pass: string \}/],
       [{ client: new MongoClient(MONGODB_URI), auth: { user: 'u', pass: 'p' } }, /cannot be combined with client/],
       [{ now: 5 }, /now must be a function/],
+      [{ autoRemoveInterval: 30 * 24 * 3600 * 1000 }, /autoRemoveInterval must be at most 2147483647 ms/],
       [{ colection: 'x' }, /unknown connect option "colection"/],
       ['mongodb://h', /connect options must be an object/],
     ];

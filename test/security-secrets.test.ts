@@ -9,7 +9,7 @@ import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import Keygrip from 'keygrip';
 import { ObjectId, type Collection, type Document } from 'mongodb';
-import MongoSess, { type Session, type SessionOptions } from '../src/index.js';
+import MongoSess, { type ConnectOptions, type Session, type SessionOptions } from '../src/index.js';
 import { MONGODB_URI, monitoredClient, uniqueDbName } from './helpers/db.js';
 import { Browser, type Reply } from './helpers/http.js';
 import { cookiesOf, sessionApp, type SessionApp } from './helpers/session-app.js';
@@ -93,7 +93,7 @@ function assertErrorsClean(errors: unknown[], where: string): void {
   }
 }
 
-async function reconnect(connect: Parameters<typeof MongoSess.connect>[0]): Promise<void> {
+async function reconnect(connect: ConnectOptions): Promise<void> {
   await new Promise((resolve) => MongoSess.close(resolve));
   await MongoSess.connect(connect);
 }
