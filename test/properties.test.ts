@@ -18,6 +18,7 @@ const SEED = Number(process.env['MONGOSESS_PROPERTY_SEED'] ?? Date.now() % 2 ** 
 const params = { numRuns: RUNS, seed: SEED, includeErrorInReport: true } as const;
 
 const ID = /^[A-Za-z0-9_-]{43}$/;
+const LEGACY_ID = /^[0-9a-f]{24}$/;
 const NAME = 'sess';
 const SIG_NAME = `${NAME}.sig`;
 const KEY = 'property-test-secret';
@@ -444,14 +445,12 @@ describe('properties', () => {
           // What the server must conclude from the header it received.
           const value = firstValue(header, NAME);
           const signature = firstValue(header, SIG_NAME);
-          let keeps = value !== undefined && ID.test(value);
-          let resign = false;
-          if (route === 'signed' && keeps) {
-            const current = hmac('sha256', value!);
-            const legacy = hmac('sha1', value!);
-            keeps = signature === current || signature === legacy;
-            resign = signature !== current && signature === legacy;
-          }
+          const signedOk = (v: string) => route === 'plain' || signature === hmac('sha256', v) || signature === hmac('sha1', v);
+          const keeps = value !== undefined && ID.test(value) && signedOk(value);
+          const resign = keeps && route === 'signed' && signature !== hmac('sha256', value!);
+          // A well-signed 0.4-shaped id (24 hex) is looked up; none is stored here, so the visitor
+          // gets an empty session whose cookie waits for the first write (README: sessions that are gone).
+          const unknownLegacy = value !== undefined && LEGACY_ID.test(value) && signedOk(value);
 
           if (keeps) {
             kept++;
@@ -468,8 +467,12 @@ describe('properties', () => {
             assert.notEqual(id, value, `a new session, not the one in the cookie (header ${JSON.stringify(header.slice(0, 300))})`);
             assert.ok(!stored.has(id));
             assert.deepEqual(data, { _id: id }, 'a new session holds nothing');
-            assert.equal(sent[0]?.value, id, 'the new session cookie is in the response');
-            assert.equal(sentSig[0]?.value, route === 'signed' ? hmac('sha256', id) : undefined, 'signed on the signed route only');
+            if (unknownLegacy) {
+              assert.deepEqual(reply.setCookie, [], 'an unknown 0.4 id: no cookie on a read');
+            } else {
+              assert.equal(sent[0]?.value, id, 'the new session cookie is in the response');
+              assert.equal(sentSig[0]?.value, route === 'signed' ? hmac('sha256', id) : undefined, 'signed on the signed route only');
+            }
           }
         }),
         params,
