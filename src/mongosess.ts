@@ -74,17 +74,6 @@ function close(callback?: Callback<boolean>): boolean {
   return true;
 }
 
-function listSessions(filter: unknown, options?: unknown, callback?: unknown): CompatPromise<SessionSummary[]> | undefined {
-  const cb = typeof options === 'function' ? options : callback;
-  return deliver(() => {
-    const limit = typeof options === 'object' && options !== null ? (options as { limit?: unknown }).limit : undefined;
-    if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
-      throw new MongoSessValidationError(`mongosess: listSessions limit must be a positive integer, got: ${String(limit)}`);
-    }
-    return manager.sessions().list(filter, limit ?? DEFAULT_LIST_LIMIT);
-  }, cb);
-}
-
 /**
  * `(arg, callback)`, also when called as `(callback)`: a lone function is the callback, so that
  * `connect(cb)` calls back (with defaults) and `endAll(cb)` reports its missing filter there,
@@ -92,6 +81,17 @@ function listSessions(filter: unknown, options?: unknown, callback?: unknown): C
  */
 function withCallback(arg: unknown, callback: unknown): [unknown, unknown] {
   return typeof arg === 'function' && callback === undefined ? [undefined, arg] : [arg, callback];
+}
+
+function listSessions(filter: unknown, ...rest: [unknown?, unknown?]): CompatPromise<SessionSummary[]> | undefined {
+  const [options, cb] = withCallback(...rest);
+  return deliver(() => {
+    const limit = typeof options === 'object' && options !== null ? (options as { limit?: unknown }).limit : undefined;
+    if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
+      throw new MongoSessValidationError(`mongosess: listSessions limit must be a positive integer, got: ${String(limit)}`);
+    }
+    return manager.sessions().list(filter, limit ?? DEFAULT_LIST_LIMIT);
+  }, cb);
 }
 
 const statics = {

@@ -29,8 +29,18 @@ function liveFilter(now: number): Filter<SessionDocument> {
   return { ended: { $ne: true }, expiresAt: { $gt: new Date(now) } };
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+/**
+ * Runs an upsert and, if it meets an existing document with a duplicate key, once more without
+ * upsert. Either a concurrent request created the session first (the retry finds it), or the id
+ * belongs to an ended or expired session (the retry finds nothing, and nothing is brought back).
+ */
+async function upsertOnce<T>(run: (upsert: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await run(true);
+  } catch (err) {
+    if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return run(false);
+    throw err;
+  }
 }
 
 /** Wraps a driver call so that any failure reaches the caller as a MongoSessError with its cause. */
@@ -125,16 +135,7 @@ export class SessionCollection {
 
     const run = (withUpsert: boolean) =>
       this.#collection.findOneAndUpdate(filter, update, { upsert: withUpsert, returnDocument: 'after' });
-    return attempt('writing the session', async () => {
-      try {
-        return await run(upsert);
-      } catch (err) {
-        // Either a concurrent request created this session first (then the retry finds it), or
-        // the id belongs to an ended/expired session (then the retry finds nothing).
-        if (upsert && isDuplicateKey(err)) return run(false);
-        throw err;
-      }
-    });
+    return attempt('writing the session', () => (upsert ? upsertOnce(run) : run(false)));
   }
 
   /** Pushes a live session's expiry to `expiresAt` (rolling sessions). */
@@ -158,14 +159,7 @@ export class SessionCollection {
     const tombstone = this.#tombstone();
     const run = (upsert: boolean) =>
       this.#collection.findOneAndReplace({ _id: id }, tombstone, { upsert, returnDocument: 'before' });
-    return attempt('ending the session', async () => {
-      try {
-        return await run(true);
-      } catch (err) {
-        if (isDuplicateKey(err)) return run(false);
-        throw err;
-      }
-    });
+    return attempt('ending the session', () => upsertOnce(run));
   }
 
   /** Stores a session under a new id (regenerate, legacy upgrade). */
