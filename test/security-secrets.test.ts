@@ -93,6 +93,20 @@ function assertErrorsClean(errors: unknown[], where: string): void {
   }
 }
 
+/** get, set, regenerate and end, one request each, for a browser whose database is gone: their outcomes. */
+async function everySessionCall(browser: Browser): Promise<unknown[]> {
+  const outcomes: unknown[] = [];
+  for (const step of [
+    (s: Session) => capture(s.get()),
+    (s: Session) => capture(s.set({ n: 1 })),
+    (s: Session) => capture(s.regenerate()),
+    (s: Session) => capture(s.end()),
+  ]) {
+    outcomes.push(remember(await app.run(step, { browser })).json());
+  }
+  return outcomes;
+}
+
 async function reconnect(connect: ConnectOptions): Promise<void> {
   await new Promise((resolve) => MongoSess.close(resolve));
   await MongoSess.connect(connect);
@@ -227,15 +241,7 @@ describe('security: no secrets in logs or errors', () => {
     const before = warned.length;
     await proxy.cut();
 
-    const outcomes: unknown[] = [];
-    for (const step of [
-      (s: Session) => capture(s.get()),
-      (s: Session) => capture(s.set({ n: 1 })),
-      (s: Session) => capture(s.regenerate()),
-      (s: Session) => capture(s.end()),
-    ]) {
-      outcomes.push(remember(await app.run(step, { browser })).json());
-    }
+    const outcomes = await everySessionCall(browser);
     const legacy = new ObjectId().toHexString();
     secrets.add(legacy);
     const legacySig = new Keygrip([NEWEST]).sign(`sess=${legacy}`);
@@ -266,15 +272,7 @@ describe('security: no secrets in logs or errors', () => {
     const before = processWarnings.length;
     await client.close();
 
-    const outcomes: unknown[] = [];
-    for (const step of [
-      (s: Session) => capture(s.get()),
-      (s: Session) => capture(s.set({ n: 1 })),
-      (s: Session) => capture(s.regenerate()),
-      (s: Session) => capture(s.end()),
-    ]) {
-      outcomes.push(remember(await app.run(step, { browser })).json());
-    }
+    const outcomes = await everySessionCall(browser);
     outcomes.push(await capture(MongoSess.countSessions({ user: 'fay' })));
     assert.deepEqual(outcomes, Array(5).fill('MongoSessDatabaseError'));
 
