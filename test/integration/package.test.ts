@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MONGODB_URI, uniqueDbName } from './helpers/db.js';
+import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
 
-const root = join(import.meta.dirname, '..');
+const root = join(import.meta.dirname, '..', '..');
 let dir = '';
 
 /** A script that serves one request with a session, sets and reads a key, and prints the result. */
@@ -48,7 +48,7 @@ describe('the npm package', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('the ESM entry has exactly the runtime exports of src/index.ts', async () => {
-    const source = Object.keys(await import('../src/index.js')).sort();
+    const source = Object.keys(await import('../../src/index.js')).sort();
     const built = Object.keys(await import(join(root, 'dist/index.js'))).sort();
     assert.deepEqual(built, source);
   });

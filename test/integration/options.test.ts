@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import MongoSess, { FOURTEEN_DAYS_MS, MongoSessConfigError } from '../src/index.js';
-import { resolveConnectOptions } from '../src/connect-options.js';
-import { resolveSessionOptions } from '../src/session-options.js';
-import { MONGODB_URI, uniqueDbName } from './helpers/db.js';
+import MongoSess, { FOURTEEN_DAYS_MS, MongoSessConfigError } from '../../src/index.js';
+import { resolveConnectOptions } from '../../src/connect-options.js';
+import { resolveSessionOptions } from '../../src/session-options.js';
+import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
 
 describe('connect options', () => {
   it('defaults', () => {

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MongoClient } from 'mongodb';
-import MongoSess from '../src/index.js';
-import { monitoredClient, uniqueDbName } from './helpers/db.js';
-import { Browser, send, serve, type TestServer } from './helpers/http.js';
+import MongoSess from '../../src/index.js';
+import { monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { Browser, send, serve, type TestServer } from '../helpers/http.js';
 
 const PARALLEL = 100;
 const { client, commands, reset } = monitoredClient();

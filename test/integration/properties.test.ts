@@ -8,9 +8,9 @@ import http from 'node:http';
 import { after, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Binary, Code, DBRef, Decimal128, Long, ObjectId, Timestamp } from 'mongodb';
-import MongoSess, { MongoSessError, type Session, type SessionOptions } from '../src/index.js';
-import { MONGODB_URI, uniqueDbName } from './helpers/db.js';
-import { Browser, parseSetCookie, send, serve, type Reply, type TestServer } from './helpers/http.js';
+import MongoSess, { MongoSessError, type Session, type SessionOptions } from '../../src/index.js';
+import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
+import { Browser, parseSetCookie, send, serve, type Reply, type TestServer } from '../helpers/http.js';
 
 const RUNS = 10_000;
 const SEED = Number(process.env['MONGOSESS_PROPERTY_SEED'] ?? Date.now() % 2 ** 31);

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Collection } from 'mongodb';
-import MongoSess, { MongoSessValidationError, type ConnectOptions } from '../src/index.js';
-import { hashSessionId } from '../src/session-id.js';
-import { monitoredClient, serverCapabilities, uniqueDbName } from './helpers/db.js';
-import { Browser, parseSetCookie, send, serve, type TestServer } from './helpers/http.js';
+import MongoSess, { MongoSessValidationError, type ConnectOptions } from '../../src/index.js';
+import { hashSessionId } from '../../src/session-id.js';
+import { monitoredClient, serverCapabilities, uniqueDbName } from '../helpers/db.js';
+import { Browser, parseSetCookie, send, serve, type TestServer } from '../helpers/http.js';
 
 const HOUR = 60 * 60 * 1000;
 const MINUTE = 60 * 1000;

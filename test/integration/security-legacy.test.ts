@@ -8,10 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import Cookies from 'cookies';
 import Keygrip from 'keygrip';
 import { MongoServerError, ObjectId, type Collection, type Document } from 'mongodb';
-import MongoSess from '../src/index.js';
-import { monitoredClient, uniqueDbName } from './helpers/db.js';
-import { Browser, send, serve } from './helpers/http.js';
-import { cookiesOf, sessionApp, type SessionApp } from './helpers/session-app.js';
+import MongoSess from '../../src/index.js';
+import { monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { Browser, send, serve } from '../helpers/http.js';
+import { cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

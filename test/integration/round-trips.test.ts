@@ -1,9 +1,9 @@
 // One database round trip where other stores use two: commands counted with the driver's monitoring.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import MongoSess from '../src/index.js';
-import { monitoredClient, uniqueDbName } from './helpers/db.js';
-import { Browser, send, serve, type TestServer } from './helpers/http.js';
+import MongoSess from '../../src/index.js';
+import { monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { Browser, send, serve, type TestServer } from '../helpers/http.js';
 
 const { client, commands, reset } = monitoredClient();
 let app: TestServer;

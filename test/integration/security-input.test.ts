@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Code, DBRef, ObjectId, type Collection, type Document } from 'mongodb';
-import MongoSess, { type Session } from '../src/index.js';
-import { newSessionId } from '../src/session-id.js';
-import { monitoredClient, uniqueDbName } from './helpers/db.js';
-import { Browser } from './helpers/http.js';
-import { outcome, sessionApp, type SessionApp } from './helpers/session-app.js';
+import MongoSess, { type Session } from '../../src/index.js';
+import { newSessionId } from '../../src/session-id.js';
+import { monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { Browser } from '../helpers/http.js';
+import { outcome, sessionApp, type SessionApp } from '../helpers/session-app.js';
 
 const HOUR = 3_600_000;
 const MIB = 1024 * 1024;

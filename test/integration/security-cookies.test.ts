@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Keygrip from 'keygrip';
-import MongoSess, { MongoSessConfigError, type SessionOptions } from '../src/index.js';
-import { newSessionId } from '../src/session-id.js';
-import { monitoredClient, uniqueDbName } from './helpers/db.js';
-import { Browser, rawRequest, send, serve, type Reply } from './helpers/http.js';
-import { cookiesOf, sessionApp, type SessionApp, type SetCookie, type TlsMaterial } from './helpers/session-app.js';
-import { selfSignedCertificate } from './helpers/tls-cert.js';
+import MongoSess, { MongoSessConfigError, type SessionOptions } from '../../src/index.js';
+import { newSessionId } from '../../src/session-id.js';
+import { monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { Browser, rawRequest, send, serve, type Reply } from '../helpers/http.js';
+import { cookiesOf, sessionApp, type SessionApp, type SetCookie, type TlsMaterial } from '../helpers/session-app.js';
+import { selfSignedCertificate } from '../helpers/tls-cert.js';
 
 const HOUR = 3_600_000;
 const ID = /^[A-Za-z0-9_-]{43}$/;

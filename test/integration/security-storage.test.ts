@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BSON, type Collection, type Document } from 'mongodb';
-import MongoSess from '../src/index.js';
-import { newSessionId } from '../src/session-id.js';
-import { monitoredClient, uniqueDbName } from './helpers/db.js';
-import { Browser, type Reply } from './helpers/http.js';
-import { cookiesOf, sessionApp, type SessionApp } from './helpers/session-app.js';
+import MongoSess from '../../src/index.js';
+import { newSessionId } from '../../src/session-id.js';
+import { monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { Browser, type Reply } from '../helpers/http.js';
+import { cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
 
 const HOUR = 3_600_000;
 const ID = /^[A-Za-z0-9_-]{43}$/;

@@ -4,10 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MONGODB_URI } from './helpers/db.js';
-import { Browser } from './helpers/http.js';
+import { MONGODB_URI } from '../helpers/db.js';
+import { Browser } from '../helpers/http.js';
 
-const root = join(import.meta.dirname, '..');
+const root = join(import.meta.dirname, '..', '..');
 const example = readFileSync(join(root, 'examples/http-server.js'), 'utf8');
 let child: ChildProcess;
 let url = '';

@@ -10,9 +10,9 @@ import MongoSess, {
   MongoSessNotConnectedError,
   MongoSessValidationError,
   type SessionOptions,
-} from '../src/index.js';
-import { MONGODB_URI, uniqueDbName } from './helpers/db.js';
-import { Browser, parseSetCookie, rawRequest, send, serve, type TestServer } from './helpers/http.js';
+} from '../../src/index.js';
+import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
+import { Browser, parseSetCookie, rawRequest, send, serve, type TestServer } from '../helpers/http.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const db = uniqueDbName('core');

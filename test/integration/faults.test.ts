@@ -9,10 +9,10 @@ import { createInterface } from 'node:readline';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
-import MongoSess, { MongoSessDatabaseError, MongoSessError } from '../src/index.js';
-import { uniqueDbName } from './helpers/db.js';
-import { Browser, send, serve, type TestServer } from './helpers/http.js';
-import { findServerBinary, OwnServer } from './helpers/own-server.js';
+import MongoSess, { MongoSessDatabaseError, MongoSessError } from '../../src/index.js';
+import { uniqueDbName } from '../helpers/db.js';
+import { Browser, send, serve, type TestServer } from '../helpers/http.js';
+import { findServerBinary, OwnServer } from '../helpers/own-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -435,8 +435,8 @@ describe('faults: the database goes away and comes back', { skip }, () => {
     for (const fault of ['none', 'killed', 'frozen'] as const) {
       const label = { none: 'database up', killed: 'database killed just before', frozen: 'database frozen just before' }[fault];
       it(`a child process (${label}): requests answered, close() calls back, and the process exits on its own (no open handles)`, async () => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'close-in-flight-child.ts')], {
-          cwd: join(here, '..'),
+        const child = spawn(process.execPath, ['--import', 'tsx', join(here, '..', 'helpers', 'close-in-flight-child.ts')], {
+          cwd: join(here, '..', '..'),
           env: { ...process.env, MONGODB_URI: own.uri, MONGOSESS_CHILD_DB: uniqueDbName('faults_child') },
           stdio: ['pipe', 'pipe', 'inherit'],
         });

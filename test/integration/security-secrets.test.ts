@@ -9,11 +9,11 @@ import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import Keygrip from 'keygrip';
 import { ObjectId, type Collection, type Document } from 'mongodb';
-import MongoSess, { type ConnectOptions, type Session, type SessionOptions } from '../src/index.js';
-import { MONGODB_URI, monitoredClient, uniqueDbName } from './helpers/db.js';
-import { Browser, type Reply } from './helpers/http.js';
-import { cookiesOf, sessionApp, type SessionApp } from './helpers/session-app.js';
-import { tcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import MongoSess, { type ConnectOptions, type Session, type SessionOptions } from '../../src/index.js';
+import { MONGODB_URI, monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { Browser, type Reply } from '../helpers/http.js';
+import { cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const HOUR = 3_600_000;
 const NEWEST = `newest-${randomBytes(18).toString('base64url')}`;
