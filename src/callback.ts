@@ -69,3 +69,14 @@ export function deliver<T>(work: () => Promise<T>, cb: unknown): CompatPromise<T
   }
   return promise;
 }
+
+/**
+ * Splits a public method's arguments into its own and a trailing callback, the one rule every
+ * method follows: a function in last place is the callback (so `get(cb)`, `connect(cb)` and
+ * `del('a', 'b', cb)` call back, and `endAll(cb)` reports its missing filter there), except in
+ * the place of one of the `required` arguments (`set(fn)` is bad data, reported as usual).
+ */
+export function splitCallback(args: readonly unknown[], required = 0): [unknown[], unknown] {
+  const last = args[args.length - 1];
+  return typeof last === 'function' && args.length > required ? [args.slice(0, -1), last] : [[...args], undefined];
+}

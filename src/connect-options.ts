@@ -1,7 +1,7 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
+import type { SessionPolicy } from './session-store.js';
 import {
   boolean,
-  checkKnownKeys,
   checkObject,
   describe,
   fail,
@@ -9,7 +9,11 @@ import {
   milliseconds,
   nonEmptyString,
   oneOf,
+  option,
   positiveInteger,
+  raw,
+  readOptions,
+  type OptionSpec,
 } from './validate-option.js';
 
 export const FOURTEEN_DAYS_MS = 14 * 24 * 60 * 60 * 1000;
@@ -131,41 +135,50 @@ export interface ConnectOptions {
   warn?: (message: string) => void;
 }
 
-const CONNECT_OPTION_NAMES = [
-  'db',
-  'collection',
-  'uri',
-  'servers',
-  'auth',
-  'client',
-  'clientOptions',
-  'expires',
-  'autoRemove',
-  'autoRemoveInterval',
-  'rolling',
-  'touchAfter',
-  'absoluteTimeout',
-  'operationTimeout',
-  'maxDataBytes',
-  'upgradeLegacySessions',
-  'now',
-  'warn',
-] as const;
+const positiveMs = (name: string, value: unknown, fallback: number): number => milliseconds(name, value, fallback, { allowZero: false });
+
+/**
+ * Every `connect()` option: its default and its check. The compiler ties it to ConnectOptions
+ * (an option missing here, or one here that the interface lacks, does not compile); the list of
+ * known names, the defaults and the checks all derive from it.
+ */
+export const CONNECT_OPTIONS = {
+  db: raw<string>(),
+  collection: option('sessions', nonEmptyString),
+  uri: raw<string>(),
+  servers: raw<LegacyServer[]>(),
+  auth: raw<{ user: string; pass: string }>(),
+  client: raw<MongoClient>(),
+  clientOptions: raw<MongoClientOptions>(),
+  expires: option(FOURTEEN_DAYS_MS, positiveMs),
+  autoRemove: option<AutoRemove>('native', (name, value, fallback) => oneOf(name, value, ['native', 'interval', 'disabled'] as const, fallback)),
+  autoRemoveInterval: option(DEFAULT_SWEEP_INTERVAL_MS, positiveMs),
+  rolling: option(false, boolean),
+  touchAfter: option(0, milliseconds),
+  absoluteTimeout: option(0, milliseconds),
+  operationTimeout: option(DEFAULT_OPERATION_TIMEOUT_MS, positiveMs),
+  maxDataBytes: option(DEFAULT_MAX_DATA_BYTES, positiveInteger),
+  upgradeLegacySessions: option(true, boolean),
+  now: option<() => number>(Date.now, fn),
+  warn: option<(message: string) => void>(emitWarning, fn),
+} satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
+
+/** How to reach the server and keep the collection: what the connection manager needs. */
+export interface ConnectionSettings {
+  dbName: string;
+  collectionName: string;
+  /** A caller's client, or what to build ours from. */
+  client: { client: MongoClient } | { uri: string; clientOptions: MongoClientOptions };
+  autoRemove: AutoRemove;
+  autoRemoveInterval: number;
+  /** Look for mongosess 0.4 sessions, and replace 0.4's TTL index. */
+  upgradeLegacySessions: boolean;
+}
 
 /** Everything `connect()` needs, complete and checked. */
 export interface StoreConfig {
-  dbName: string;
-  collectionName: string;
-  /** How to reach the server: a caller's client, or what to build ours from. */
-  connection: { client: MongoClient } | { uri: string; clientOptions: MongoClientOptions };
-  expires: number;
-  autoRemove: AutoRemove;
-  autoRemoveInterval: number;
-  rolling: boolean;
-  touchAfter: number;
-  absoluteTimeout: number;
-  maxDataBytes: number;
-  upgradeLegacySessions: boolean;
+  connection: ConnectionSettings;
+  policy: SessionPolicy;
   now: () => number;
   warn: (message: string) => void;
 }
@@ -175,59 +188,58 @@ function emitWarning(message: string): void {
 }
 
 export function resolveConnectOptions(input: unknown): StoreConfig {
-  const options = checkObject('connect options', input);
-  checkKnownKeys('connect', options, CONNECT_OPTION_NAMES);
+  const options = readOptions('connect', input, CONNECT_OPTIONS);
 
   const sources = (['uri', 'servers', 'client'] as const).filter((key) => options[key] !== undefined);
   if (sources.length > 1) fail(`pass only one of uri, servers and client, got: ${sources.join(' and ')}`);
 
-  const operationTimeout = milliseconds('operationTimeout', options['operationTimeout'], DEFAULT_OPERATION_TIMEOUT_MS, {
-    allowZero: false,
-  });
-  const connection = resolveConnection(options, operationTimeout);
-  const uriDb = 'uri' in connection ? databaseInUri(connection.uri) : undefined;
+  const client = resolveClient(options);
+  const uriDb = 'uri' in client ? databaseInUri(client.uri) : undefined;
 
-  const collectionName = nonEmptyString('collection', options['collection'], 'sessions');
+  const collectionName = options.collection;
   if (collectionName.includes('$') || collectionName.includes('\0')) {
     fail(`collection must not contain '$' or NUL, got: ${describe(collectionName)}`);
   }
-  const dbName = nonEmptyString('db', options['db'], uriDb ?? 'mongosess');
+  const dbName = nonEmptyString('db', options.db, uriDb ?? 'mongosess');
   if (/[/\\. "$\0]/.test(dbName)) fail(`db must be a database name without / \\ . space " $ or NUL, got: ${describe(dbName)}`);
 
-  const rolling = boolean('rolling', options['rolling'], false);
-  const touchAfter = milliseconds('touchAfter', options['touchAfter'], 0);
-  const autoRemoveInterval = milliseconds('autoRemoveInterval', options['autoRemoveInterval'], DEFAULT_SWEEP_INTERVAL_MS, {
-    allowZero: false,
-  });
+  const { autoRemoveInterval, rolling, touchAfter } = options;
   if (autoRemoveInterval > MAX_TIMER_MS) fail(`autoRemoveInterval must be at most ${MAX_TIMER_MS} ms (about 24 days), got: ${autoRemoveInterval}`);
   if (touchAfter > 0 && !rolling) fail('touchAfter only has an effect with rolling: true; set rolling or drop touchAfter');
 
   return {
-    dbName,
-    collectionName,
-    connection,
-    expires: milliseconds('expires', options['expires'], FOURTEEN_DAYS_MS, { allowZero: false }),
-    autoRemove: oneOf('autoRemove', options['autoRemove'], ['native', 'interval', 'disabled'] as const, 'native'),
-    autoRemoveInterval,
-    rolling,
-    touchAfter,
-    absoluteTimeout: milliseconds('absoluteTimeout', options['absoluteTimeout'], 0),
-    maxDataBytes: positiveInteger('maxDataBytes', options['maxDataBytes'], DEFAULT_MAX_DATA_BYTES),
-    upgradeLegacySessions: boolean('upgradeLegacySessions', options['upgradeLegacySessions'], true),
-    now: fn('now', options['now'], Date.now),
-    warn: fn('warn', options['warn'], emitWarning),
+    connection: {
+      dbName,
+      collectionName,
+      client,
+      autoRemove: options.autoRemove,
+      autoRemoveInterval,
+      upgradeLegacySessions: options.upgradeLegacySessions,
+    },
+    policy: {
+      expires: options.expires,
+      rolling,
+      touchAfter,
+      absoluteTimeout: options.absoluteTimeout,
+      maxDataBytes: options.maxDataBytes,
+    },
+    now: options.now,
+    warn: options.warn,
   };
 }
 
-function resolveConnection(options: Record<string, unknown>, operationTimeout: number): StoreConfig['connection'] {
-  if (options['client'] !== undefined) {
-    if (!(options['client'] instanceof MongoClient)) {
-      fail(`client must be a MongoClient from the mongodb package, got: ${describe(options['client'])}`);
+type ReadConnectOptions = ReturnType<typeof readOptions<typeof CONNECT_OPTIONS>>;
+
+function resolveClient(options: ReadConnectOptions): ConnectionSettings['client'] {
+  const { operationTimeout } = options;
+  if (options.client !== undefined) {
+    if (!(options.client instanceof MongoClient)) {
+      fail(`client must be a MongoClient from the mongodb package, got: ${describe(options.client)}`);
     }
-    if (options['clientOptions'] !== undefined || options['auth'] !== undefined) {
+    if (options.clientOptions !== undefined || options.auth !== undefined) {
       fail('clientOptions and auth cannot be combined with client; configure the client you pass instead');
     }
-    return { client: options['client'] };
+    return { client: options.client };
   }
 
   const clientOptions: MongoClientOptions = {
@@ -237,22 +249,22 @@ function resolveConnection(options: Record<string, unknown>, operationTimeout: n
     waitQueueTimeoutMS: operationTimeout,
   };
   let uri = DEFAULT_URI;
-  if (options['uri'] !== undefined) {
-    uri = nonEmptyString('uri', options['uri'], DEFAULT_URI);
+  if (options.uri !== undefined) {
+    uri = nonEmptyString('uri', options.uri, DEFAULT_URI);
     if (!/^mongodb(\+srv)?:\/\//.test(uri)) fail('uri must start with mongodb:// or mongodb+srv://');
-  } else if (options['servers'] !== undefined) {
-    const { uri: seedList, ...mapped } = legacyServers(options['servers']);
+  } else if (options.servers !== undefined) {
+    const { uri: seedList, ...mapped } = legacyServers(options.servers);
     uri = seedList;
     Object.assign(clientOptions, mapped);
   }
 
-  const auth = options['auth'];
+  const auth = options.auth;
   if (auth !== undefined) {
     const { user, pass } = checkObject('auth', auth);
     if (typeof user !== 'string' || typeof pass !== 'string') fail('auth must be { user: string, pass: string }');
     clientOptions.auth = { username: user, password: pass };
   }
-  Object.assign(clientOptions, checkObject('clientOptions', options['clientOptions']));
+  Object.assign(clientOptions, checkObject('clientOptions', options.clientOptions));
   return { uri, clientOptions };
 }
 

@@ -2,11 +2,13 @@ import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
 import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError } from './errors.js';
 import { prepareExpiry } from './expiry-index.js';
+import { LegacySessions, replaceLegacyTtlIndex, type LegacyDocument } from './legacy.js';
 import { SessionCollection, type SessionDocument } from './session-collection.js';
+import type { SessionStore } from './session-store.js';
 import { startSweeper } from './sweeper.js';
 
 interface Connected {
-  sessions: SessionCollection;
+  store: SessionStore;
   client: MongoClient;
   ownsClient: boolean;
   stopSweeper: (() => Promise<void>) | undefined;
@@ -77,28 +79,36 @@ export class ConnectionManager {
     return this.#state.kind === 'connected';
   }
 
-  /** The sessions collection; throws the old package's error before `connect()` finished. */
-  sessions(): SessionCollection {
+  /** What sessions work with; throws the old package's error before `connect()` finished. */
+  store(): SessionStore {
     if (this.#state.kind !== 'connected') {
       throw new MongoSessNotConnectedError(
         `mongosess: ${NOT_CONNECTED}. Call MongoSess.connect(options, callback) and create sessions after it calls back.`,
       );
     }
-    return this.#state.connection.sessions;
+    return this.#state.connection.store;
   }
 }
 
 async function open(config: StoreConfig): Promise<Connected> {
-  const ownsClient = !('client' in config.connection);
-  const client = 'client' in config.connection ? config.connection.client : createClient(config.connection);
+  const { connection: settings, policy, now, warn } = config;
+  const ownsClient = !('client' in settings.client);
+  const client = 'client' in settings.client ? settings.client.client : createClient(settings.client);
   try {
     await client.connect().catch((err: unknown) => Promise.reject(databaseError('connecting to MongoDB', err)));
-    const collection = client.db(config.dbName).collection<SessionDocument>(config.collectionName);
-    const removal = await prepareExpiry(collection, config);
-    await warnIfUpdatesAreNotAtomic(client, config);
-    const sessions = new SessionCollection(collection, config);
-    const stopSweeper = removal === 'interval' ? startSweeper(sessions, config.autoRemoveInterval) : undefined;
-    return { sessions, client, ownsClient, stopSweeper };
+    const db = client.db(settings.dbName);
+    const collection = db.collection<SessionDocument>(settings.collectionName);
+    // The same collection, seen as the 0.4 documents it may also hold.
+    const legacyCollection = db.collection<LegacyDocument>(settings.collectionName);
+    const removal = await prepareExpiry(collection, settings, warn, async (indexes) => {
+      if (settings.upgradeLegacySessions) await replaceLegacyTtlIndex(legacyCollection, indexes, new Date(now() + policy.expires), warn);
+    });
+    await warnIfUpdatesAreNotAtomic(client, warn);
+    const sessions = new SessionCollection(collection);
+    const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
+    const store: SessionStore = { sessions, legacy, policy, now };
+    const stopSweeper = removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
+    return { store, client, ownsClient, stopSweeper };
   } catch (err) {
     if (ownsClient) await client.close().catch(() => undefined);
     throw err;
@@ -125,7 +135,7 @@ async function shut(connection: Connected): Promise<void> {
  * of one document can lose one of them (seen with its SQLite backend). Per-key atomic updates
  * need MongoDB; say so rather than pretend.
  */
-async function warnIfUpdatesAreNotAtomic(client: MongoClient, config: StoreConfig): Promise<void> {
+async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: (message: string) => void): Promise<void> {
   // Detection only: a server that refuses buildInfo is not FerretDB 1.x, so there is nothing to say.
   const info = await client
     .db('admin')
@@ -133,7 +143,7 @@ async function warnIfUpdatesAreNotAtomic(client: MongoClient, config: StoreConfi
     .catch(() => undefined);
   const ferret = typeof info?.['ferretdbVersion'] === 'string' ? info['ferretdbVersion'] : undefined;
   if (ferret && /^v?1\./.test(ferret)) {
-    config.warn(
+    warn(
       `mongosess: the server is FerretDB ${ferret}, which does not apply concurrent updates of one document ` +
         'atomically: concurrent writes to one session can be lost. Use MongoDB where that matters.',
     );

@@ -1,5 +1,5 @@
 import { MongoServerError, type Collection, type IndexDescriptionInfo } from 'mongodb';
-import type { StoreConfig } from './connect-options.js';
+import type { ConnectionSettings } from './connect-options.js';
 import { databaseError } from './errors.js';
 import type { SessionDocument } from './session-collection.js';
 
@@ -11,12 +11,17 @@ import type { SessionDocument } from './session-collection.js';
 const TTL_INDEX = 'mongosess_expiresAt_ttl';
 const SWEEP_INDEX = 'mongosess_expiresAt';
 
-/** Answers a server gives when it has no TTL indexes (FerretDB 1.x: NotImplemented, 238). */
-const NO_TTL_CODES = new Set([238, 115, 67]);
+/** MongoDB error codes (src/mongo/base/error_codes.yml in the server's source). */
+const CANNOT_CREATE_INDEX = 67;
+const INDEX_OPTIONS_CONFLICT = 85;
+const INDEX_KEY_SPECS_CONFLICT = 86;
+const COMMAND_NOT_SUPPORTED = 115;
+const NOT_IMPLEMENTED = 238;
+
+/** Answers a server gives when it has no TTL indexes (FerretDB 1.x: NotImplemented). */
+const NO_TTL_CODES = new Set([NOT_IMPLEMENTED, COMMAND_NOT_SUPPORTED, CANNOT_CREATE_INDEX]);
 /** An index on the same key with other options already exists. */
-const CONFLICT_CODES = new Set([85, 86]);
-/** dropIndex of an index that is not there (any more). */
-const INDEX_NOT_FOUND = 27;
+const CONFLICT_CODES = new Set([INDEX_OPTIONS_CONFLICT, INDEX_KEY_SPECS_CONFLICT]);
 /** The collection does not exist yet: it has no indexes. */
 const NAMESPACE_NOT_FOUND = 26;
 
@@ -38,9 +43,15 @@ async function listIndexes(collection: Collection<SessionDocument>): Promise<Ind
 }
 
 /** Sets up expiry on the collection and says how expired sessions will be removed. */
-export async function prepareExpiry(collection: Collection<SessionDocument>, config: StoreConfig): Promise<Removal> {
+export async function prepareExpiry(
+  collection: Collection<SessionDocument>,
+  config: Pick<ConnectionSettings, 'autoRemove' | 'autoRemoveInterval'>,
+  warn: (message: string) => void,
+  /** Runs first, with the indexes found (the 0.4 TTL index replacement). */
+  beforeExpiry: (indexes: IndexDescriptionInfo[]) => Promise<void>,
+): Promise<Removal> {
   const indexes = await listIndexes(collection);
-  if (config.upgradeLegacySessions) await replaceLegacyTtlIndex(collection, indexes, config);
+  await beforeExpiry(indexes);
   if (config.autoRemove === 'disabled') return 'disabled';
 
   const existing = indexes.find(isExpiresAtKey);
@@ -54,14 +65,14 @@ export async function prepareExpiry(collection: Collection<SessionDocument>, con
         if (!(err instanceof MongoServerError) || !(NO_TTL_CODES.has(Number(err.code)) || CONFLICT_CODES.has(Number(err.code)))) {
           throw databaseError(`creating the TTL index (or set autoRemove: 'interval' or 'disabled')`, err);
         }
-        config.warn(
+        warn(
           `mongosess: this server refused a TTL index (${err.codeName ?? err.code}), so expired sessions are ` +
             `removed by a sweep every ${config.autoRemoveInterval} ms from this process instead. ` +
             `Set autoRemove: 'interval' to choose this explicitly and silence this warning.`,
         );
       }
     } else {
-      config.warn(
+      warn(
         `mongosess: an index on expiresAt without TTL exists (index "${existing.name}", left by autoRemove ` +
           `'interval'), so expired sessions are removed by a sweep from this process. Drop that index to use a TTL index.`,
       );
@@ -80,36 +91,4 @@ async function createSweepIndex(collection: Collection<SessionDocument>): Promis
     if (err instanceof MongoServerError && CONFLICT_CODES.has(Number(err.code))) return;
     throw databaseError('creating the expiresAt index', err);
   }
-}
-
-/**
- * mongosess 0.4 kept a TTL index on `createdAt` with `expires` baked in. It would delete
- * sessions by creation time (cutting rolling sessions short) and conflict with edits of
- * `expires`, so it is replaced: old documents get an `expiresAt` one lifetime from now.
- */
-async function replaceLegacyTtlIndex(
-  collection: Collection<SessionDocument>,
-  indexes: IndexDescriptionInfo[],
-  config: StoreConfig,
-): Promise<void> {
-  const legacy = indexes.find((index) => {
-    const keys = Object.keys(index.key);
-    return keys.length === 1 && keys[0] === 'createdAt' && index.expireAfterSeconds !== undefined;
-  });
-  if (!legacy?.name) return;
-  try {
-    await collection.updateMany(
-      { expiresAt: { $exists: false } },
-      { $set: { expiresAt: new Date(config.now() + config.expires) } },
-    );
-    await collection.dropIndex(legacy.name);
-  } catch (err) {
-    // Another instance starting at the same time dropped it first: fine.
-    if (err instanceof MongoServerError && err.code === INDEX_NOT_FOUND) return;
-    throw databaseError('replacing the TTL index of mongosess 0.4', err);
-  }
-  config.warn(
-    `mongosess: replaced the TTL index "${legacy.name}" of mongosess 0.4 with per-session expiry dates; ` +
-      'existing sessions keep working and expire one lifetime from now at the latest.',
-  );
 }

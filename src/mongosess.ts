@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CompatPromise, deliver, type Callback } from './callback.js';
+import { CompatPromise, deliver, splitCallback, type Callback } from './callback.js';
 import { FOURTEEN_DAYS_MS, type ConnectOptions } from './connect-options.js';
 import { ConnectionManager } from './connection.js';
 import {
@@ -13,6 +13,7 @@ import {
 import type { SessionSummary } from './session-collection.js';
 import type { SessionOptions } from './session-options.js';
 import { Session } from './session.js';
+import { countSessions, endAll, listSessions } from './session-store.js';
 
 /** The largest page `listSessions` returns unless told otherwise. */
 const DEFAULT_LIST_LIMIT = 100;
@@ -59,7 +60,7 @@ export interface MongoSessStatic {
 }
 
 function createSession(req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session {
-  return new Session(manager.sessions(), req, res, options);
+  return new Session(manager.store(), req, res, options);
 }
 
 function close(callback?: Callback<boolean>): boolean {
@@ -74,43 +75,34 @@ function close(callback?: Callback<boolean>): boolean {
   return true;
 }
 
-/**
- * `(arg, callback)`, also when called as `(callback)`: a lone function is the callback, so that
- * `connect(cb)` calls back (with defaults) and `endAll(cb)` reports its missing filter there,
- * instead of a rejected promise nobody holds.
- */
-function withCallback(arg: unknown, callback: unknown): [unknown, unknown] {
-  return typeof arg === 'function' && callback === undefined ? [undefined, arg] : [arg, callback];
-}
-
-function listSessions(filter: unknown, ...rest: [unknown?, unknown?]): CompatPromise<SessionSummary[]> | undefined {
-  const [options, cb] = withCallback(...rest);
+function list(...args: unknown[]): CompatPromise<SessionSummary[]> | undefined {
+  const [[filter, options], cb] = splitCallback(args);
   return deliver(() => {
     const limit = typeof options === 'object' && options !== null ? (options as { limit?: unknown }).limit : undefined;
     if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
       throw new MongoSessValidationError(`mongosess: listSessions limit must be a positive integer, got: ${String(limit)}`);
     }
-    return manager.sessions().list(filter, limit ?? DEFAULT_LIST_LIMIT);
+    return listSessions(manager.store(), filter, limit ?? DEFAULT_LIST_LIMIT);
   }, cb);
 }
 
 const statics = {
-  connect: (...args: [unknown?, unknown?]) => {
-    const [options, callback] = withCallback(...args);
+  connect: (...args: unknown[]) => {
+    const [[options], callback] = splitCallback(args);
     return deliver(() => manager.connect(options), callback);
   },
   close,
   disconnect: close,
   isConnected: () => manager.connected,
-  endAll: (...args: [unknown?, unknown?]) => {
-    const [filter, callback] = withCallback(...args);
-    return deliver(() => manager.sessions().endAll(filter), callback);
+  endAll: (...args: unknown[]) => {
+    const [[filter], callback] = splitCallback(args);
+    return deliver(() => endAll(manager.store(), filter), callback);
   },
-  countSessions: (...args: [unknown?, unknown?]) => {
-    const [filter, callback] = withCallback(...args);
-    return deliver(() => manager.sessions().count(filter), callback);
+  countSessions: (...args: unknown[]) => {
+    const [[filter], callback] = splitCallback(args);
+    return deliver(() => countSessions(manager.store(), filter), callback);
   },
-  listSessions,
+  listSessions: list,
   MongoSessError,
   MongoSessConfigError,
   MongoSessNotConnectedError,

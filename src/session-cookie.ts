@@ -59,10 +59,13 @@ export class SessionCookie {
     this.#send(id, this.#browserSession || expires === 0 ? undefined : new Date(now + expires));
   }
 
-  /** From now on, this response sends `id` as a browser-session cookie (no Expires). */
-  asBrowserSession(id: string): void {
+  /**
+   * From now on, this response sends the cookie as a browser-session cookie (no Expires); with
+   * `id`, sends it so at once.
+   */
+  asBrowserSession(id: string | undefined): void {
     this.#browserSession = true;
-    this.#send(id, undefined);
+    if (id !== undefined) this.#send(id, undefined);
   }
 
   /** Clears the cookie: an empty value expiring at the epoch, signed like any other. */

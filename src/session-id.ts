@@ -1,13 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 
+/** A session id as the cookie carries it: 43 base64url characters. Only this module makes one. */
+export type SessionId = string & { readonly __brand: 'SessionId' };
+
+/**
+ * What the database stores instead of the id. Only `hashSessionId` makes one, so handing a raw
+ * id to storage is a compile error: the at-rest hashing rests on the type checker.
+ */
+export type SessionDigest = string & { readonly __brand: 'SessionDigest' };
+
 /** 256 bits from the CSPRNG: far beyond guessing, per OWASP's 64-bit minimum. */
 const SESSION_ID_BYTES = 32;
 
 /** base64url of 32 bytes is exactly 43 characters, no padding. */
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
-/** mongosess 0.4 used the ObjectId's 24 hex characters as the cookie value. */
-const LEGACY_ID_PATTERN = /^[0-9a-f]{24}$/;
 
 /**
  * Ids are cut from a pool of CSPRNG bytes, as Node's own crypto.randomUUID() does: one
@@ -18,7 +24,7 @@ const POOL_SIZE = SESSION_ID_BYTES * 128;
 let pool = Buffer.alloc(0);
 let offset = 0;
 
-export function newSessionId(): string {
+export function newSessionId(): SessionId {
   if (offset + SESSION_ID_BYTES > pool.length) {
     pool = randomBytes(POOL_SIZE);
     offset = 0;
@@ -27,21 +33,17 @@ export function newSessionId(): string {
   const id = pool.toString('base64url', offset, end);
   pool.fill(0, offset, end);
   offset = end;
-  return id;
+  return id as SessionId;
 }
 
-export function isSessionId(value: unknown): value is string {
+export function isSessionId(value: unknown): value is SessionId {
   return typeof value === 'string' && SESSION_ID_PATTERN.test(value);
 }
 
-export function isLegacySessionId(value: unknown): value is string {
-  return typeof value === 'string' && LEGACY_ID_PATTERN.test(value);
-}
-
 /**
- * What the database stores instead of the id: its SHA-256 digest. The id has 256 bits of
+ * The database's name for a session: the SHA-256 digest of its id. The id has 256 bits of
  * entropy, so no salt or slow hash is needed, and a leaked collection yields no usable cookie.
  */
-export function hashSessionId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+export function hashSessionId(id: SessionId): SessionDigest {
+  return createHash('sha256').update(id).digest('base64url') as SessionDigest;
 }

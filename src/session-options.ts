@@ -1,7 +1,7 @@
 import Keygrip from 'keygrip';
 import { HmacSigner, keygripSigner, type CookieSigner } from './cookie-signer.js';
 import { FOURTEEN_DAYS_MS } from './connect-options.js';
-import { boolean, checkKnownKeys, checkObject, describe, fail, milliseconds, nonEmptyString, oneOf } from './validate-option.js';
+import { boolean, describe, fail, milliseconds, nonEmptyString, oneOf, option, raw, readOptions, type OptionSpec } from './validate-option.js';
 
 export type SameSite = 'lax' | 'strict' | 'none';
 export type SignatureAlgorithm = 'sha256' | 'sha512' | 'sha1';
@@ -65,18 +65,27 @@ export interface SessionOptions {
   domain?: string;
 }
 
-const SESSION_OPTION_NAMES = [
-  'cookieName',
-  'keys',
-  'signatureAlgorithm',
-  'expires',
-  'secure',
-  'trustProxy',
-  'httpOnly',
-  'sameSite',
-  'path',
-  'domain',
-] as const;
+/**
+ * Every per-request option: its default and its check, tied to SessionOptions by the compiler;
+ * the known names, defaults and checks derive from it. Rules between options follow in
+ * `resolveFresh`.
+ */
+export const SESSION_OPTIONS = {
+  cookieName: option('sess', nonEmptyString),
+  keys: raw<SessionOptions['keys']>(),
+  signatureAlgorithm: option<SignatureAlgorithm>('sha256', (name, value, fallback) =>
+    oneOf(name, value, ['sha256', 'sha512', 'sha1'] as const, fallback),
+  ),
+  expires: option(FOURTEEN_DAYS_MS, milliseconds),
+  secure: option<boolean | undefined>(undefined, (name, value) => (value === undefined ? undefined : boolean(name, value, false))),
+  trustProxy: option(false, boolean),
+  httpOnly: option(true, boolean),
+  sameSite: option<SameSite | false>('lax', (name, value, fallback) =>
+    value === false ? false : oneOf(name, value, ['lax', 'strict', 'none'] as const, fallback || 'lax'),
+  ),
+  path: option('/', nonEmptyString),
+  domain: option<string | undefined>(undefined, (name, value) => (value === undefined ? undefined : nonEmptyString(name, value, ''))),
+} satisfies { readonly [K in keyof Required<SessionOptions>]: OptionSpec<SessionOptions[K]> };
 
 /** RFC 6265 cookie-name: an RFC 7230 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -119,22 +128,14 @@ export function resolveSessionOptions(input: unknown): CookieConfig {
 }
 
 function resolveFresh(input: unknown): CookieConfig {
-  const options = checkObject('session options', input);
-  checkKnownKeys('session', options, SESSION_OPTION_NAMES);
-
-  const name = nonEmptyString('cookieName', options['cookieName'], 'sess');
+  const options = readOptions('session', input, SESSION_OPTIONS);
+  const { cookieName: name, path, domain, sameSite } = options;
   if (!COOKIE_NAME.test(name)) fail(`cookieName must be a cookie token (letters, digits, !#$%&'*+-.^_\`|~), got: ${describe(name)}`);
-
-  const path = nonEmptyString('path', options['path'], '/');
   if (!COOKIE_PATH.test(path)) fail(`path must start with / and hold no ';', space or control character, got: ${describe(path)}`);
-
-  const domain = options['domain'] === undefined ? undefined : nonEmptyString('domain', options['domain'], '');
   if (domain !== undefined && !COOKIE_DOMAIN.test(domain)) fail(`domain must be a host name, got: ${describe(domain)}`);
 
-  const sameSite = options['sameSite'] === false ? false : oneOf('sameSite', options['sameSite'], ['lax', 'strict', 'none'] as const, 'lax');
-  let secure = options['secure'] === undefined ? undefined : boolean('secure', options['secure'], false);
-
   // Browsers drop these cookies unless they are Secure (and, for __Host-, path / without domain).
+  let { secure } = options;
   const mustBeSecure = name.startsWith('__Host-') || name.startsWith('__Secure-') || sameSite === 'none';
   if (mustBeSecure) {
     const why = sameSite === 'none' ? "sameSite: 'none'" : `a cookie named ${name.startsWith('__Host-') ? '__Host-' : '__Secure-'}…`;
@@ -145,18 +146,14 @@ function resolveFresh(input: unknown): CookieConfig {
     fail('a cookie named __Host-… requires path "/" and no domain');
   }
 
-  const algorithm = oneOf('signatureAlgorithm', options['signatureAlgorithm'], ['sha256', 'sha512', 'sha1'] as const, 'sha256');
-  const { signer, legacySigner } = resolveKeys(options['keys'], algorithm);
-
   return {
     name,
     sigName: `${name}.sig`,
-    signer,
-    legacySigner,
-    expires: milliseconds('expires', options['expires'], FOURTEEN_DAYS_MS),
+    ...resolveKeys(options.keys, options.signatureAlgorithm),
+    expires: options.expires,
     secure,
-    trustProxy: boolean('trustProxy', options['trustProxy'], false),
-    httpOnly: boolean('httpOnly', options['httpOnly'], true),
+    trustProxy: options.trustProxy,
+    httpOnly: options.httpOnly,
     sameSite,
     path,
     domain,

@@ -1,17 +1,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deliver, type Callback, type CompatPromise } from './callback.js';
+import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
-import { isDeepStrictEqual } from 'node:util';
-import type { SessionCollection, SessionDocument } from './session-collection.js';
+import { isLegacySessionId } from './legacy.js';
+import { creationTimes, deadlineOf, isLive, liveFilter, rollingExpiry, touchTarget } from './lifetime.js';
+import type { SessionDocument, WriteOps } from './session-collection.js';
 import { SessionCookie } from './session-cookie.js';
 import { buildSet, buildUnset, readPath } from './session-data.js';
-import { hashSessionId, isLegacySessionId, isSessionId, newSessionId } from './session-id.js';
+import { hashSessionId, isSessionId, type SessionDigest, type SessionId } from './session-id.js';
+import { moveToNewId } from './session-move.js';
 import { resolveSessionOptions, type SessionOptions } from './session-options.js';
+import { afterLookup, freshSession, type Judge, type SessionState } from './session-state.js';
+import { tombstone, type SessionStore } from './session-store.js';
 
 /** What `get()` resolves to: the id, the creation date once stored, and the stored keys. */
 export type SessionData = { _id: string; createdAt?: Date } & Record<string, unknown>;
 
 const noop = (): void => undefined;
+
+const ENDED_HERE = 'mongosess: this session was ended with end(); the next request starts a new one';
+const GONE =
+  'mongosess: the session was ended, regenerated or expired before this write, so nothing was written; ' +
+  'a new request with the current cookie starts over';
+const LEGACY_AFTER_HEADERS =
+  'mongosess: a mongosess 0.4 session moves to a new id (and cookie) on its first write, so write it before ' +
+  'the response headers are sent';
 
 /**
  * One request's view of its session. Reads are cached for the request (one database read at
@@ -19,59 +31,40 @@ const noop = (): void => undefined;
  * only the keys it names; operations on one Session run in the order they were called.
  */
 export class Session {
-  readonly #sessions: SessionCollection;
+  readonly #store: SessionStore;
   readonly #cookie: SessionCookie;
-  #id: string;
-  /** SHA-256 of #id, the document's _id: computed on first use, as many requests never need it. */
-  #digest: string | undefined;
-  /** A mongosess 0.4 id from the cookie, moved to a new id on first use. */
-  #legacyId: string | undefined;
-  /** The id was made in this request, so nothing can be stored under it but what we wrote. */
-  #minted: boolean;
-  /** undefined: not read yet; null: no live session stored; else the stored document. */
-  #doc: SessionDocument | null | undefined;
-  /** end() was called: this object writes nothing more. */
-  #ended = false;
-  /**
-   * The cookie's session turned out to be gone and a new id was made without sending it yet:
-   * it goes out with the first write. Sending it on a mere read would let a parallel request
-   * (one that raced a login's regenerate(), or lost a 0.4 upgrade) overwrite the good cookie.
-   */
-  #cookiePending = false;
+  readonly #requestStart: number;
+  #state: SessionState;
+  #digest: { id: SessionId; digest: SessionDigest } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(sessions: SessionCollection, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
+  constructor(store: SessionStore, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
     if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
       throw new MongoSessConfigError('mongosess: the first argument must be the http request (IncomingMessage)');
     }
     if (typeof res !== 'object' || res === null || typeof res.setHeader !== 'function') {
       throw new MongoSessConfigError('mongosess: the second argument must be the http response (ServerResponse)');
     }
-    this.#sessions = sessions;
+    this.#store = store;
+    this.#requestStart = store.now();
     this.#cookie = new SessionCookie(req, res, resolveSessionOptions(options));
 
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
-      this.#id = incoming.value;
-      this.#minted = false;
-      if (incoming.needsResign) this.#cookie.send(this.#id, sessions.now());
-    } else if (sessions.config.upgradeLegacySessions && isLegacySessionId(incoming.value)) {
-      this.#id = incoming.value;
-      this.#legacyId = incoming.value;
-      this.#minted = false;
+      this.#state = { kind: 'unread', id: incoming.value };
+      if (incoming.needsResign) this.#cookie.send(incoming.value, this.#requestStart);
+    } else if (store.legacy && isLegacySessionId(incoming.value)) {
+      this.#state = { kind: 'legacy', id: incoming.value };
     } else {
       // Absent, malformed or badly signed: a new session, with its cookie in this response
       // already (clients of mongosess 0.4 rely on that), and no database look-up.
-      this.#id = newSessionId();
-      this.#minted = true;
-      this.#doc = null;
-      this.#cookie.send(this.#id, sessions.now());
+      this.#state = this.#startOver(true);
     }
   }
 
   /** The session id, as in the cookie. */
   get sid(): string {
-    return this.#id;
+    return this.#state.id;
   }
 
   /** The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key. */
@@ -79,37 +72,30 @@ export class Session {
   get(callback: Callback<SessionData>): undefined;
   get(key: string): CompatPromise<unknown>;
   get(key: string, callback: Callback<unknown>): undefined;
-  get(keyOrCallback?: unknown, callback?: unknown): CompatPromise<unknown> | undefined {
-    const cb = typeof keyOrCallback === 'function' ? keyOrCallback : callback;
-    const key = typeof keyOrCallback === 'function' ? undefined : keyOrCallback;
+  get(...args: unknown[]): CompatPromise<unknown> | undefined {
+    const [[key], callback] = splitCallback(args);
     return deliver(() => {
       if (key !== undefined && typeof key !== 'string') {
         throw new MongoSessValidationError(`mongosess: get() takes a string key, got: ${typeof key}`);
       }
       return this.#enqueue(async () => {
-        const view = this.#view(await this.#load());
+        const view = this.#view(await this.#settle());
         return key === undefined ? view : readPath(view, key.split('.'));
       });
-    }, cb);
+    }, callback);
   }
 
   /** Stores the given keys in one atomic `$set`; other keys are untouched. Resolves true. */
   set(data: Record<string, unknown>): CompatPromise<boolean>;
   set(data: Record<string, unknown>, callback: Callback<boolean>): undefined;
-  set(data: Record<string, unknown>, callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
+  set(...args: unknown[]): CompatPromise<boolean> | undefined {
+    const [[data], callback] = splitCallback(args, 1);
     return deliver(() => {
-      const $set = buildSet(data, this.#sessions.config.maxDataBytes);
+      const $set = buildSet(data, this.#store.policy.maxDataBytes);
       return this.#enqueue(async () => {
-        this.#checkNotEnded();
+        const state = await this.#writable();
         if (Object.keys($set).length === 0) return true;
-        await this.#upgradeLegacy();
-        const known = this.#doc;
-        const extendTo = this.#rollingExpiry(known);
-        const doc = await this.#sessions.update(this.#hash, { $set }, !known, extendTo);
-        if (!doc) this.#gone();
-        if (this.#cookiePending) this.#cookie.send(this.#id, this.#sessions.now());
-        this.#cookiePending = false;
-        await this.#adopt(doc, extendTo !== undefined);
+        await this.#write(state, { $set });
         return true;
       });
     }, callback);
@@ -119,48 +105,27 @@ export class Session {
   del(...keys: string[]): CompatPromise<boolean>;
   del(...keysThenCallback: [...keys: string[], callback: Callback<boolean>]): undefined;
   del(...args: unknown[]): CompatPromise<boolean> | undefined {
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+    const [keys, callback] = splitCallback(args);
     return deliver(() => {
-      const $unset = buildUnset(args);
+      const $unset = buildUnset(keys);
       return this.#enqueue(async () => {
-        this.#checkNotEnded();
-        if (args.length === 0) return true;
-        await this.#upgradeLegacy();
-        // Nothing can be stored under an id made in this request that we never wrote to.
-        if (this.#minted && !this.#doc) return true;
-        const extendTo = this.#rollingExpiry(this.#doc);
-        const doc = await this.#sessions.update(this.#hash, { $unset }, false, extendTo);
-        if (doc) await this.#adopt(doc, extendTo !== undefined);
-        else this.#doc = null;
+        const state = await this.#writable({ lostIsFine: true });
+        // Nothing is stored under an id this object made and never wrote, nor under a lost one.
+        if (keys.length === 0 || state.kind === 'fresh' || state.kind === 'lost') return true;
+        await this.#write(state, { $unset });
         return true;
       });
     }, callback);
   }
 
   /**
-   * Deletes the session and clears its cookie. A tombstone stays behind for one lifetime, so a
-   * concurrent request still holding the old cookie cannot write the session back. Resolves true.
+   * Deletes the session and clears its cookie. A tombstone stays behind, so a concurrent request
+   * still holding the old cookie cannot write the session back. Resolves true.
    */
   end(): CompatPromise<boolean>;
   end(callback: Callback<boolean>): undefined;
   end(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
-    return deliver(
-      () =>
-        this.#enqueue(async () => {
-          if (this.#legacyId) {
-            await this.#sessions.deleteLegacy(this.#legacyId);
-            this.#legacyId = undefined;
-          } else if (!(this.#minted && !this.#doc) && !this.#ended) {
-            await this.#sessions.end(this.#hash);
-          }
-          this.#ended = true;
-          this.#doc = null;
-          this.#cookiePending = false;
-          this.#cookie.clear();
-          return true;
-        }),
-      callback,
-    );
+    return deliver(() => this.#enqueue(() => this.#end()), callback);
   }
 
   /**
@@ -171,34 +136,7 @@ export class Session {
   regenerate(): CompatPromise<boolean>;
   regenerate(callback: Callback<boolean>): undefined;
   regenerate(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
-    return deliver(
-      () =>
-        this.#enqueue(async () => {
-          this.#checkNotEnded();
-          if (!this.#cookie.writable) {
-            throw new MongoSessError('mongosess: regenerate() must be called before the response headers are sent, as it sets a new cookie');
-          }
-          if (this.#legacyId) {
-            await this.#upgradeLegacy(); // a live 0.4 session moves to a fresh id (and cookie) here
-            if (!this.#doc) this.#startOver(true);
-            return true;
-          }
-          const current = await this.#load();
-          const oldId = this.#hash;
-          if (current) {
-            await this.#moveToNewId(current, current.d ?? {}, async () => {
-              const old = await this.#sessions.end(oldId);
-              return old && this.#sessions.isLive(old, this.#sessions.now()) ? (old.d ?? {}) : null;
-            });
-            return true;
-          }
-          // Nothing stored: still kill the id (it may have been planted) and issue a new one.
-          if (!this.#minted) await this.#sessions.end(oldId);
-          this.#startOver(true);
-          return true;
-        }),
-      callback,
-    );
+    return deliver(() => this.#enqueue(() => this.#regenerate()), callback);
   }
 
   /**
@@ -206,11 +144,9 @@ export class Session {
    * data lives in the database does not change.
    */
   expire(): void {
-    this.#cookie.asBrowserSession(this.#id);
-  }
-
-  get #hash(): string {
-    return (this.#digest ??= hashSessionId(this.#id));
+    const state = this.#state;
+    const sendsNow = state.kind !== 'ended' && state.kind !== 'lost' && !(state.kind === 'fresh' && !state.cookieSent);
+    this.#cookie.asBrowserSession(sendsNow ? state.id : undefined);
   }
 
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -219,171 +155,206 @@ export class Session {
     return run;
   }
 
-  #view(doc: SessionDocument | null): SessionData {
-    if (!doc) return { _id: this.#id };
-    // _id last: it is always the cookie's id, whatever the stored data holds.
-    return { ...(doc.createdAt ? { createdAt: doc.createdAt } : {}), ...doc.d, _id: this.#id };
+  #digestOf(id: SessionId): SessionDigest {
+    if (this.#digest?.id !== id) this.#digest = { id, digest: hashSessionId(id) };
+    return this.#digest.digest;
   }
 
-  #checkNotEnded(): void {
-    if (this.#ended) {
-      throw new MongoSessEndedError('mongosess: this session was ended with end(); the next request starts a new one');
+  #judge(): Judge {
+    return { policy: this.#store.policy, now: this.#store.now(), requestStart: this.#requestStart };
+  }
+
+  #view(state: SessionState): SessionData {
+    switch (state.kind) {
+      case 'live':
+        // _id last: it is always the cookie's id, whatever the stored data holds.
+        return { ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...state.doc.d, _id: state.id };
+      case 'legacyServed':
+        return { ...(state.times.createdAt ? { createdAt: state.times.createdAt } : {}), ...state.data, _id: state.id };
+      default:
+        return { _id: state.id };
     }
   }
 
-  /** Reads the session once per request; an ended or expired one is replaced by a fresh id. */
-  async #load(): Promise<SessionDocument | null> {
-    if (this.#doc !== undefined) return this.#doc;
-    if (this.#legacyId) {
-      await this.#upgradeLegacy();
-      return this.#doc ?? null;
+  /** Looks the session up if that has not happened yet (one read per request), and returns its state. */
+  async #settle(): Promise<SessionState> {
+    const state = this.#state;
+    switch (state.kind) {
+      case 'unread': {
+        const doc = await this.#store.sessions.find(this.#digestOf(state.id));
+        this.#state = afterLookup(state.id, doc, this.#judge(), false);
+        if (this.#state.kind === 'live') await this.#touch(this.#state);
+        return this.#state;
+      }
+      case 'legacy':
+        return this.#upgradeLegacy(state.id);
+      default:
+        return state;
     }
-    const doc = await this.#sessions.find(this.#hash);
-    if (doc && !this.#sessions.isLive(doc, this.#sessions.now())) {
-      this.#startOver(false);
-      return null;
-    }
-    this.#doc = doc;
-    if (doc) await this.#touch(doc);
-    return doc;
+  }
+
+  /** The state a write starts from (a 0.4 session is moved first); throws where this object may not write. */
+  async #writable({ lostIsFine = false } = {}): Promise<SessionState> {
+    refuseWrites(this.#state, lostIsFine);
+    return refuseWrites(this.#state.kind === 'legacy' ? await this.#settle() : this.#state, lostIsFine);
   }
 
   /**
-   * Takes a document the database returned as this session's state, and extends it if rolling
-   * (unless the write that returned it already did).
+   * One atomic update of a session's data. A session not known to be stored is created by a
+   * `$set` (never recreated once ended or expired); a refused write leaves the state the
+   * session was found in.
    */
-  async #adopt(doc: SessionDocument, extended: boolean): Promise<void> {
-    this.#doc = doc;
-    this.#minted = false;
-    if (extended) this.#cookie.send(this.#id, this.#sessions.now());
-    else await this.#touch(doc);
-  }
-
-  /**
-   * The expiry a write should set on a rolling session, when it can be known without a read:
-   * undefined leaves expiry to `$setOnInsert` and a later touch.
-   */
-  #rollingExpiry(known: SessionDocument | null | undefined): Date | undefined {
-    const { config } = this.#sessions;
-    if (!config.rolling || (config.absoluteTimeout > 0 && !known)) return undefined;
-    return this.#sessions.expiryFrom(this.#sessions.now(), known ? this.#sessions.deadlineOf(known) : undefined);
+  async #write(state: SessionState, ops: WriteOps): Promise<void> {
+    if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
+    const { policy, sessions } = this.#store;
+    const now = this.#store.now();
+    const known = state.kind === 'live' ? state.doc : undefined;
+    const expiresAt = rollingExpiry(policy, now, known);
+    const create = ops.$set !== undefined && state.kind !== 'live';
+    const doc = await sessions.update(this.#digestOf(state.id), ops, {
+      live: liveFilter(policy, now),
+      ...(create ? { insert: creationTimes(policy, now) } : {}),
+      ...(expiresAt ? { expiresAt } : {}),
+    });
+    if (doc) {
+      this.#state = { kind: 'live', id: state.id, doc };
+      if (expiresAt || (state.kind === 'fresh' && !state.cookieSent)) this.#cookie.send(state.id, now);
+      if (!expiresAt) await this.#touch(this.#state);
+      return;
+    }
+    // Nothing matched: the session is gone. Find out how, on this failure path only.
+    const found = await sessions.find(this.#digestOf(state.id));
+    this.#state = afterLookup(state.id, found, this.#judge(), state.kind === 'live');
+    if (ops.$set === undefined) return; // a del on a gone session: the keys are gone either way
+    if (this.#state.kind !== 'lost') {
+      // The client holds a dead cookie: give it a fresh session's, so it is not stuck.
+      this.#state = this.#startOver(true);
+    }
+    throw new MongoSessEndedError(GONE);
   }
 
   /** Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter. */
-  async #touch(doc: SessionDocument): Promise<void> {
-    const { config } = this.#sessions;
-    if (!config.rolling) return;
-    const now = this.#sessions.now();
-    const target = this.#sessions.expiryFrom(now, this.#sessions.deadlineOf(doc));
-    const current = doc.expiresAt?.getTime() ?? 0;
-    if (target.getTime() - current > config.touchAfter) {
-      await this.#sessions.touch(this.#hash, target);
-      doc.expiresAt = target;
+  async #touch(state: Extract<SessionState, { kind: 'live' }>): Promise<void> {
+    const { policy, sessions } = this.#store;
+    if (!policy.rolling) return;
+    const now = this.#store.now();
+    const target = touchTarget(policy, state.doc, now);
+    if (target) {
+      const extended = await sessions.touch(this.#digestOf(state.id), liveFilter(policy, now), target);
+      if (!extended) {
+        // Ended or moved since it was read: the cookie now belongs to another request's response.
+        this.#state = { kind: 'lost', id: state.id };
+        return;
+      }
+      state.doc.expiresAt = target;
     }
-    this.#cookie.send(this.#id, now);
+    this.#cookie.send(state.id, now);
+  }
+
+  async #end(): Promise<boolean> {
+    const state = this.#state;
+    const { sessions, legacy, policy } = this.#store;
+    switch (state.kind) {
+      case 'lost':
+        return true; // another request ended or moved it, and set the cookie
+      case 'legacy':
+      case 'legacyServed':
+        await legacy?.remove(state.id);
+        break;
+      case 'unread':
+      case 'absent':
+      case 'live': {
+        const now = this.#store.now();
+        const digest = this.#digestOf(state.id);
+        // A session this request never saw live may never have held data: if so, its tombstone
+        // only needs to outlive requests already in flight.
+        const before = await sessions.end(digest, tombstone(policy, now, state.kind !== 'absent'));
+        if (state.kind === 'unread' && !(before?.d && isLive(policy, before, now))) {
+          await sessions.keepTombstoneUntil(digest, tombstone(policy, now, false).expiresAt);
+        }
+        break;
+      }
+      case 'fresh':
+      case 'ended':
+        break;
+    }
+    this.#state = { kind: 'ended', id: state.id };
+    this.#cookie.clear();
+    return true;
+  }
+
+  async #regenerate(): Promise<boolean> {
+    refuseWrites(this.#state, false);
+    if (!this.#cookie.writable) {
+      throw new MongoSessError('mongosess: regenerate() must be called before the response headers are sent, as it sets a new cookie');
+    }
+    const wasLegacy = this.#state.kind === 'legacy';
+    const state = refuseWrites(await this.#settle(), false);
+    const { sessions, policy } = this.#store;
+    const now = this.#store.now();
+    if (state.kind === 'live') {
+      if (wasLegacy) return true; // moving a 0.4 session to a fresh id was the regeneration
+      const oldDigest = this.#digestOf(state.id);
+      const source = { times: state.doc, deadline: deadlineOf(policy, state.doc), data: state.doc.d ?? {} };
+      const moved = await moveToNewId(sessions, policy, now, source, async () => {
+        const old = await sessions.end(oldDigest, tombstone(policy, now, true));
+        return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
+      });
+      this.#state = moved ? { kind: 'live', id: moved.id, doc: moved.doc } : this.#startOver(false);
+      if (moved) this.#cookie.send(moved.id, now);
+      return true;
+    }
+    // Nothing stored: still kill the id (it may have been planted) and issue a new one.
+    if (state.kind === 'absent') await sessions.end(this.#digestOf(state.id), tombstone(policy, now, false));
+    this.#state = this.#startOver(true);
+    return true;
   }
 
   /**
-   * A fresh, empty session under a new id, because the cookie's session is gone (ended, expired,
-   * regenerated, or a 0.4 session another request moved). Its cookie goes out now, or with the
-   * first write (see #cookiePending).
+   * First use of a 0.4 cookie: the session moves to a fresh id (or, after the headers, is served
+   * in place). A failed look-up leaves the 0.4 state, so a retry looks again.
    */
-  #startOver(sendCookie: boolean): void {
-    this.#id = newSessionId();
-    this.#digest = undefined;
-    this.#minted = true;
-    this.#doc = null;
-    this.#cookiePending = !sendCookie;
-    if (sendCookie) this.#cookie.send(this.#id, this.#sessions.now());
+  async #upgradeLegacy(id: Extract<SessionState, { kind: 'legacy' }>['id']): Promise<SessionState> {
+    const { legacy, sessions } = this.#store;
+    const now = this.#store.now();
+    const outcome = legacy ? await legacy.upgrade(sessions, id, now, this.#cookie.writable) : { kind: 'gone' as const };
+    switch (outcome.kind) {
+      case 'gone':
+        this.#state = this.#startOver(false);
+        break;
+      case 'served':
+        this.#state = { kind: 'legacyServed', id, data: outcome.data, times: outcome.times };
+        break;
+      case 'moved':
+        this.#state = { kind: 'live', id: outcome.moved.id, doc: outcome.moved.doc };
+        this.#cookie.send(outcome.moved.id, now);
+        break;
+    }
+    return this.#state;
   }
 
   /**
-   * A write found its session ended, regenerated or expired: it is never written back. The
-   * response carries a fresh cookie, so a client holding a dead one is not stuck.
+   * A fresh, empty session under a new id, because there was none or the cookie's is gone. Its
+   * cookie goes out now, or with the first write.
    */
-  #gone(): never {
-    this.#startOver(true);
-    throw new MongoSessEndedError(
-      'mongosess: the session was ended, regenerated or expired before this write, so nothing was written; ' +
-        'this response starts a new, empty session',
-    );
-  }
-
-  /**
-   * Moves a live session to a fresh id without ever losing it (regenerate, 0.4 upgrade): the copy
-   * is stored first, then `claim` ends the old id and returns the data it held at that instant
-   * (null if another request ended or moved it meanwhile). The copy catches up if the data
-   * changed in between; the new cookie goes out only once both writes are done.
-   */
-  async #moveToNewId(
-    snapshot: SessionDocument,
-    data: Record<string, unknown>,
-    claim: () => Promise<Record<string, unknown> | null>,
-  ): Promise<void> {
-    const now = this.#sessions.now();
-    const id = newSessionId();
-    const digest = hashSessionId(id);
-    const deadline = this.#sessions.deadlineOf(snapshot);
-    const doc: SessionDocument = {
-      _id: digest,
-      d: data,
-      createdAt: snapshot.createdAt ?? new Date(now),
-      expiresAt:
-        this.#sessions.config.rolling || !snapshot.expiresAt ? this.#sessions.expiryFrom(now, deadline) : snapshot.expiresAt,
-      ...(deadline ? { deadline } : {}),
-    };
-    await this.#sessions.insert(doc);
-    let latest: Record<string, unknown> | null;
-    try {
-      latest = await claim();
-    } catch (err) {
-      // The old session is untouched (or its fate unknown): drop the copy, keep the old cookie.
-      await this.#sessions.discard(digest).catch(noop);
-      throw err;
-    }
-    if (latest === null) {
-      await this.#sessions.discard(digest);
-      this.#startOver(false);
-      return;
-    }
-    if (!isDeepStrictEqual(latest, data)) {
-      await this.#sessions.replaceData(digest, latest);
-      doc.d = latest;
-    }
-    this.#id = id;
-    this.#digest = digest;
-    this.#doc = doc;
-    this.#minted = false;
-    this.#cookiePending = false;
-    this.#cookie.send(id, now);
-  }
-
-  /**
-   * mongosess 0.4 ids are ObjectIds: guessable from one's own. On first use such a session moves
-   * to a fresh id; the claim (findOneAndDelete) is atomic, so one request wins.
-   */
-  async #upgradeLegacy(): Promise<void> {
-    const legacyId = this.#legacyId;
-    if (!legacyId) return;
-    this.#legacyId = undefined;
-    const old = await this.#sessions.findLegacy(legacyId);
-    const session = old && this.#fromLegacy(old);
-    if (!old || !session || !this.#sessions.isLive(session, this.#sessions.now())) return this.#startOver(false);
-    await this.#moveToNewId(session, legacyData(old), async () => {
-      const claimed = await this.#sessions.claimLegacy(legacyId);
-      return claimed && this.#sessions.isLive(this.#fromLegacy(claimed), this.#sessions.now()) ? legacyData(claimed) : null;
-    });
-  }
-
-  /** A 0.4 document with the dates 1.x keeps: 0.4 expired sessions `expires` after `createdAt`. */
-  #fromLegacy(doc: SessionDocument): SessionDocument {
-    const createdAt = doc.createdAt ?? new Date(this.#sessions.now());
-    return { ...doc, createdAt, expiresAt: doc.expiresAt ?? new Date(createdAt.getTime() + this.#sessions.config.expires) };
+  #startOver(sendCookie: boolean): SessionState {
+    const state = freshSession(sendCookie);
+    if (sendCookie) this.#cookie.send(state.id, this.#store.now());
+    return state;
   }
 }
 
-/** 0.4 kept the data at the top level of the document. */
-function legacyData(doc: SessionDocument): Record<string, unknown> {
-  const { _id, createdAt, expiresAt, deadline, ended, ...data } = doc;
-  return data;
+/** Throws where a session in `state` may not be written; returns the state otherwise. */
+function refuseWrites(state: SessionState, lostIsFine: boolean): SessionState {
+  switch (state.kind) {
+    case 'ended':
+      throw new MongoSessEndedError(ENDED_HERE);
+    case 'lost':
+      if (lostIsFine) return state;
+      throw new MongoSessEndedError(GONE);
+    case 'legacyServed':
+      throw new MongoSessError(LEGACY_AFTER_HEADERS);
+    default:
+      return state;
+  }
 }

@@ -1,18 +1,15 @@
-import type { SessionCollection } from './session-collection.js';
-
 /**
  * Removes expired sessions every `interval` ms where the server has no TTL indexes. The timer
  * never keeps the process alive, sweeps never overlap, and a failure is reported once per outage.
  * Returns the function that stops it.
  */
-export function startSweeper(sessions: SessionCollection, interval: number): () => Promise<void> {
+export function startSweeper(sweep: () => Promise<number>, interval: number, warn: (message: string) => void): () => Promise<void> {
   let running: Promise<void> | undefined;
   let failing = false;
 
   const timer = setInterval(() => {
     if (running) return;
-    running = sessions
-      .sweep()
+    running = sweep()
       .then(
         () => {
           failing = false;
@@ -21,7 +18,7 @@ export function startSweeper(sessions: SessionCollection, interval: number): () 
           if (failing) return;
           failing = true;
           // The message already starts with "mongosess: removing expired sessions failed".
-          sessions.config.warn(`${(err as Error).message} (the sweep retries every ${interval} ms)`);
+          warn(`${(err as Error).message} (the sweep retries every ${interval} ms)`);
         },
       )
       .finally(() => {

@@ -68,3 +68,34 @@ export function fn<T>(name: string, value: unknown, fallback: T): T {
   if (typeof value !== 'function') fail(`${name} must be a function, got: ${describe(value)}`);
   return value as T;
 }
+
+/** One option: its default, and the check that turns a given value (or undefined) into a resolved one. */
+export interface OptionSpec<T> {
+  readonly default: T;
+  read(name: string, value: unknown): T;
+}
+
+/** An option entry from a default and one of the checks above (each takes name, value, fallback). */
+export function option<T>(fallback: T, check: (name: string, value: unknown, fallback: T) => T): OptionSpec<T> {
+  return { default: fallback, read: (name, value) => check(name, value, fallback) };
+}
+
+/** An option passed through as given (checked later, with the options it depends on). */
+export function raw<T>(): OptionSpec<T | undefined> {
+  return { default: undefined, read: (_name, value) => value as T | undefined };
+}
+
+type Resolved<Table> = { -readonly [K in keyof Table]: Table[K] extends OptionSpec<infer T> ? T : never };
+
+/**
+ * Reads an options object against its table: unknown names are refused (listing the known
+ * ones), and each option is checked, or given its default. The table is the one list of names.
+ */
+export function readOptions<Table extends Record<string, OptionSpec<unknown>>>(label: string, input: unknown, table: Table): Resolved<Table> {
+  const options = checkObject(`${label} options`, input);
+  const names = Object.keys(table);
+  checkKnownKeys(label, options, names);
+  const resolved: Record<string, unknown> = {};
+  for (const name of names) resolved[name] = table[name]?.read(name, options[name]);
+  return resolved as Resolved<Table>;
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import { hashSessionId, isSessionId, type SessionDigest } from '../../src/session-id.js';
 
 /** Set by scripts/with-server.mjs (npm test), or by the user. */
 export const MONGODB_URI = process.env['MONGODB_URI'] ?? '';
@@ -37,4 +38,10 @@ export async function serverCapabilities(client: MongoClient): Promise<{ ferretd
   }
   await probe.drop().catch(() => undefined);
   return { ferretdb: typeof info['ferretdbVersion'] === 'string', ttl };
+}
+
+/** The `_id` under which the session with this cookie value is stored (the value must be a session id). */
+export function digestOfCookie(sid: string): SessionDigest {
+  if (!isSessionId(sid)) throw new Error('not a session id');
+  return hashSessionId(sid);
 }

@@ -173,7 +173,7 @@ describe('security: ids at rest, regenerate, guessing', () => {
       for (const id of [oldB, sidC]) {
         const tombstone = await collection.findOne({ _id: digest(id) as never });
         assert.ok(tombstone);
-        assert.deepEqual(Object.keys(tombstone).sort(), ['_id', 'ended', 'expiresAt'], 'a tombstone keeps no data');
+        assert.deepEqual(Object.keys(tombstone).sort(), ['_id', 'ended', 'endedAt', 'expiresAt'], 'a tombstone keeps no data');
         assert.equal(tombstone['ended'], true);
       }
 
@@ -238,7 +238,7 @@ describe('security: ids at rest, regenerate, guessing', () => {
 
         assert.equal((await target.run((s) => s.get('user'), { browser })).json(), 'ann', 'the owner keeps the session');
         const old = await collection.findOne({ _id: digest(oldId) as never });
-        assert.deepEqual(Object.keys(old ?? {}).sort(), ['_id', 'ended', 'expiresAt'], 'the old id is a tombstone');
+        assert.deepEqual(Object.keys(old ?? {}).sort(), ['_id', 'ended', 'endedAt', 'expiresAt'], 'the old id is a tombstone');
         assert.deepEqual((await collection.findOne({ _id: digest(regenerated._id) as never }))?.['d'], { user: 'ann', cart: [1, 2] });
       });
     }
@@ -254,7 +254,7 @@ describe('security: ids at rest, regenerate, guessing', () => {
       const handed = cookieValue(write, 'sess');
       assert.ok(handed !== oldId && handed !== newId, 'the writer is handed a fresh id');
       const old = await collection.findOne({ _id: digest(oldId) as never });
-      assert.deepEqual(Object.keys(old ?? {}).sort(), ['_id', 'ended', 'expiresAt'], 'the tombstone stays a tombstone');
+      assert.deepEqual(Object.keys(old ?? {}).sort(), ['_id', 'ended', 'endedAt', 'expiresAt'], 'the tombstone stays a tombstone');
       assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'the new session is untouched');
       assert.equal((await app.run((s) => s.get('role'), { browser })).json(), null, 'nothing leaked into the new session');
     });

@@ -1,7 +1,7 @@
 // The callback adapter: promise-first work delivered to a Node callback or as a CompatPromise.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CompatPromise, deliver } from '../../src/callback.js';
+import { CompatPromise, deliver, splitCallback } from '../../src/callback.js';
 
 describe('deliver', () => {
   it('returns a CompatPromise without a callback, and turns a synchronous throw into a rejection', async () => {
@@ -49,5 +49,16 @@ describe('deliver', () => {
     assert.ok(derived instanceof CompatPromise);
     const viaNodeify = await new Promise((resolve) => derived.nodeify((_err, value) => resolve(value)));
     assert.equal(viaNodeify, 4);
+  });
+});
+
+describe('splitCallback', () => {
+  const cb = (): void => undefined;
+  it('takes a trailing function as the callback, except in a required place', () => {
+    assert.deepEqual(splitCallback([cb]), [[], cb]);
+    assert.deepEqual(splitCallback(['a', 'b', cb]), [['a', 'b'], cb]);
+    assert.deepEqual(splitCallback(['a', undefined]), [['a', undefined], undefined]);
+    assert.deepEqual(splitCallback([cb], 1), [[cb], undefined]);
+    assert.deepEqual(splitCallback([{}, cb], 1), [[{}], cb]);
   });
 });

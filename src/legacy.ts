@@ -1,0 +1,159 @@
+/**
+ * Everything about sessions written by mongosess 0.4, in one place so that it can one day be
+ * deleted whole: their ids (ObjectIds, guessable from one's own), their documents (data at the
+ * top level, no `expiresAt`), their move to a fresh random id on first use, their TTL index on
+ * `createdAt`, and the clause that lets "log out everywhere" reach them.
+ */
+import { MongoServerError, ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
+import { databaseError } from './errors.js';
+import { deadlineOf, isLive, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { attempt, type SessionCollection, type SessionSummary } from './session-collection.js';
+import { moveToNewId, type Moved } from './session-move.js';
+
+/** mongosess 0.4 used the ObjectId's 24 hex characters as the cookie value. */
+const LEGACY_ID_PATTERN = /^[0-9a-f]{24}$/;
+
+/** dropIndex of an index that is not there (any more). */
+const INDEX_NOT_FOUND = 27;
+
+/** A mongosess 0.4 cookie value: the 24 hex characters of the document's ObjectId. */
+export type LegacyId = string & { readonly __brand: 'LegacyId' };
+
+/** A session document as mongosess 0.4 wrote it: the data at the top level. */
+export interface LegacyDocument extends StoredTimes {
+  _id: ObjectId;
+  [key: string]: unknown;
+}
+
+export function isLegacySessionId(value: unknown): value is LegacyId {
+  return typeof value === 'string' && LEGACY_ID_PATTERN.test(value);
+}
+
+/** 0.4 kept the data at the top level of the document. */
+export function legacyData(doc: LegacyDocument): Record<string, unknown> {
+  // Rest syntax copies own properties as own properties, a stored `__proto__` key included
+  // (an assignment loop would set the prototype instead).
+  const { _id, createdAt, expiresAt, deadline, ended, endedAt, ...data } = doc;
+  return data;
+}
+
+/** A 0.4 document's dates as 1.x keeps them: 0.4 expired sessions `expires` after `createdAt`. */
+export function legacyTimes(policy: LifetimePolicy, doc: LegacyDocument, now: number): StoredTimes {
+  const createdAt = doc.createdAt ?? new Date(now);
+  return {
+    createdAt,
+    expiresAt: doc.expiresAt ?? new Date(createdAt.getTime() + policy.expires),
+    ...(doc.ended ? { ended: true } : {}),
+  };
+}
+
+/** What the first use of a 0.4 cookie found. */
+export type LegacyOutcome =
+  /** No live 0.4 session: the request goes on with a fresh one. */
+  | { kind: 'gone' }
+  /** Live, but the response headers are out, so no new cookie could be sent: served in place. */
+  | { kind: 'served'; data: Record<string, unknown>; times: StoredTimes }
+  /** Moved to a fresh id (its cookie is the caller's to send). */
+  | { kind: 'moved'; moved: Moved };
+
+/** The 0.4 documents of the sessions collection. */
+export class LegacySessions {
+  readonly #collection: Collection<LegacyDocument>;
+  readonly #policy: LifetimePolicy;
+
+  constructor(collection: Collection<LegacyDocument>, policy: LifetimePolicy) {
+    this.#collection = collection;
+    this.#policy = policy;
+  }
+
+  /**
+   * Finds the 0.4 session and, when `canMove`, moves it to a fresh id. The claim of the old
+   * document (findOneAndDelete) is atomic, so of several requests with one 0.4 cookie one wins.
+   */
+  async upgrade(sessions: SessionCollection, id: LegacyId, now: number, canMove: boolean): Promise<LegacyOutcome> {
+    const found = await attempt('reading the session', () => this.#collection.findOne({ _id: new ObjectId(id) }));
+    if (!found) return { kind: 'gone' };
+    const times = legacyTimes(this.#policy, found, now);
+    if (!isLive(this.#policy, times, now)) return { kind: 'gone' };
+    const data = legacyData(found);
+    if (!canMove) return { kind: 'served', data, times };
+    const moved = await moveToNewId(sessions, this.#policy, now, { times, deadline: deadlineOf(this.#policy, times), data }, async () => {
+      const claimed = await attempt('reading the session', () => this.#collection.findOneAndDelete({ _id: new ObjectId(id) }));
+      return claimed && isLive(this.#policy, legacyTimes(this.#policy, claimed, now), now) ? legacyData(claimed) : null;
+    });
+    return moved ? { kind: 'moved', moved } : { kind: 'gone' };
+  }
+
+  /** Deletes a 0.4 session (0.4 kept no tombstones: a deleted document makes its cookie unknown). */
+  async remove(id: LegacyId): Promise<void> {
+    await attempt('ending the session', () => this.#collection.deleteOne({ _id: new ObjectId(id) }));
+  }
+
+  /** Ends every live 0.4 session matching a data filter (see `dataQuery`); returns how many. */
+  async endAll(query: Filter<LegacyDocument>): Promise<number> {
+    const result = await attempt('ending sessions', () => this.#collection.deleteMany(query));
+    return result.deletedCount;
+  }
+
+  count(query: Filter<LegacyDocument>): Promise<number> {
+    return attempt('counting sessions', () => this.#collection.countDocuments(query));
+  }
+
+  async list(query: Filter<LegacyDocument>, limit: number, now: number): Promise<SessionSummary[]> {
+    const docs = await attempt('listing sessions', () =>
+      this.#collection.find(query, { projection: { _id: 0 }, limit, sort: { createdAt: 1 } }).toArray(),
+    );
+    return docs.map((doc) => {
+      const times = legacyTimes(this.#policy, doc as LegacyDocument, now);
+      return { data: legacyData(doc as LegacyDocument), createdAt: times.createdAt, expiresAt: times.expiresAt };
+    });
+  }
+
+  /**
+   * The query for live 0.4 sessions whose data matches `dataFilter` (keys as the 1.x data filter
+   * builds them, `d.<key>`: 0.4 kept the same keys at the top level).
+   */
+  query(dataFilter: Record<string, unknown>, now: number): Filter<LegacyDocument> {
+    const { expires, absoluteTimeout } = this.#policy;
+    const created = (ms: number) => ({ createdAt: { $gt: new Date(now - ms) } });
+    const clauses: Record<string, unknown>[] = [
+      { _id: { $type: 'objectId' }, ended: { $ne: true } },
+      // 0.4 documents get expiresAt when 1.x replaced their TTL index; before that, createdAt + expires.
+      { $or: [{ expiresAt: { $gt: new Date(now) } }, { expiresAt: { $exists: false }, ...created(expires) }] },
+    ];
+    if (absoluteTimeout > 0) clauses.push(created(absoluteTimeout));
+    const topLevel: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(dataFilter)) topLevel[key.replace(/^d\./, '')] = value;
+    return { $and: [...clauses, topLevel] } as Filter<LegacyDocument>;
+  }
+}
+
+/**
+ * mongosess 0.4 kept a TTL index on `createdAt` with `expires` baked in. It would delete
+ * sessions by creation time (cutting rolling sessions short) and conflict with edits of
+ * `expires`, so it is replaced: old documents get an `expiresAt` one lifetime from now.
+ */
+export async function replaceLegacyTtlIndex(
+  collection: Collection<LegacyDocument>,
+  indexes: IndexDescriptionInfo[],
+  expiresAt: Date,
+  warn: (message: string) => void,
+): Promise<void> {
+  const legacy = indexes.find((index) => {
+    const keys = Object.keys(index.key);
+    return keys.length === 1 && keys[0] === 'createdAt' && index.expireAfterSeconds !== undefined;
+  });
+  if (!legacy?.name) return;
+  try {
+    await collection.updateMany({ expiresAt: { $exists: false } }, { $set: { expiresAt } });
+    await collection.dropIndex(legacy.name);
+  } catch (err) {
+    // Another instance starting at the same time dropped it first: fine.
+    if (err instanceof MongoServerError && err.code === INDEX_NOT_FOUND) return;
+    throw databaseError('replacing the TTL index of mongosess 0.4', err);
+  }
+  warn(
+    `mongosess: replaced the TTL index "${legacy.name}" of mongosess 0.4 with per-session expiry dates; ` +
+      'existing sessions keep working and expire one lifetime from now at the latest.',
+  );
+}

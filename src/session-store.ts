@@ -1,0 +1,60 @@
+/**
+ * What a session works with (storage, the lifetime policy, the clock), and the operations on
+ * many sessions at once behind `endAll`, `countSessions` and `listSessions`.
+ */
+import type { LegacySessions } from './legacy.js';
+import { liveFilter, tombstoneExpiry, type LifetimePolicy } from './lifetime.js';
+import type { SessionCollection, SessionSummary, Tombstone } from './session-collection.js';
+import { buildDataFilter } from './session-data.js';
+
+/** The session settings of `connect()`, resolved: how sessions live, and what they may hold. */
+export interface SessionPolicy extends LifetimePolicy {
+  /** The largest `set()` payload, in bytes of BSON. */
+  readonly maxDataBytes: number;
+}
+
+/** The collaborators of every Session of one connection. */
+export interface SessionStore {
+  readonly sessions: SessionCollection;
+  /** Present when 0.4 sessions are looked for (`upgradeLegacySessions`). */
+  readonly legacy: LegacySessions | undefined;
+  readonly policy: SessionPolicy;
+  readonly now: () => number;
+}
+
+/** The tombstone that replaces a session ended at `now`. */
+export function tombstone(policy: LifetimePolicy, now: number, heldData: boolean): Tombstone {
+  return { ended: true, endedAt: new Date(now), expiresAt: tombstoneExpiry(policy, now, heldData) };
+}
+
+/** The query for live (1.x) sessions whose data matches a user's filter. */
+function query(store: SessionStore, dataFilter: Record<string, unknown>, now: number): Record<string, unknown> {
+  // `_id` is a string digest: 0.4 documents (ObjectId `_id`) are reached by their own query.
+  return { _id: { $type: 'string' }, ...liveFilter(store.policy, now), ...dataFilter };
+}
+
+/** Ends every live session whose data matches `filter`, 0.4 ones included; resolves how many. */
+export async function endAll(store: SessionStore, filter: unknown): Promise<number> {
+  const dataFilter = buildDataFilter(filter);
+  const now = store.now();
+  const ended = await store.sessions.endAll(query(store, dataFilter, now), tombstone(store.policy, now, true));
+  const legacy = store.legacy ? await store.legacy.endAll(store.legacy.query(dataFilter, now)) : 0;
+  return ended + legacy;
+}
+
+/** Counts the live sessions whose data matches `filter`, 0.4 ones included. */
+export async function countSessions(store: SessionStore, filter: unknown): Promise<number> {
+  const dataFilter = buildDataFilter(filter);
+  const now = store.now();
+  const count = await store.sessions.count(query(store, dataFilter, now));
+  return count + (store.legacy ? await store.legacy.count(store.legacy.query(dataFilter, now)) : 0);
+}
+
+/** Lists the live sessions whose data matches `filter`: 1.x ones first, soonest expiry first. */
+export async function listSessions(store: SessionStore, filter: unknown, limit: number): Promise<SessionSummary[]> {
+  const dataFilter = buildDataFilter(filter);
+  const now = store.now();
+  const listed = await store.sessions.list(query(store, dataFilter, now), limit);
+  if (!store.legacy || listed.length >= limit) return listed;
+  return [...listed, ...(await store.legacy.list(store.legacy.query(dataFilter, now), limit - listed.length, now))];
+}
