@@ -6,7 +6,7 @@
 //   GET /end         session.end(), answers "ok"
 //   GET /late?name=N session.set({ name: N }) with the error left to the framework's own handling
 import assert from 'node:assert/strict';
-import { Browser, parseSetCookie, rawRequest } from './http.js';
+import { Browser, parseSetCookie, rawRequest, type Reply } from './http.js';
 
 /** Stores, reads, deletes and ends a session through the app, keeping cookies like a browser. */
 export async function roundTrip(url: string, cookieName = 'sess'): Promise<void> {
@@ -29,9 +29,9 @@ export async function roundTrip(url: string, cookieName = 'sess'): Promise<void>
 /**
  * A write through a cookie whose session was ended meanwhile (by another request) is refused,
  * and the error response the framework sends still carries the fresh session cookie.
- * Returns that error response's status.
+ * Returns that error response.
  */
-export async function lateWriteGetsFreshCookie(url: string, cookieName = 'sess'): Promise<number> {
+export async function lateWriteGetsFreshCookie(url: string, cookieName = 'sess'): Promise<Reply> {
   const browser = new Browser();
   await browser.get(`${url}/set?name=Ann`);
   const old = await browser.cookie(url, cookieName);
@@ -48,5 +48,5 @@ export async function lateWriteGetsFreshCookie(url: string, cookieName = 'sess')
   assert.equal((await browser.get(`${url}/name`)).body, 'none', 'nothing was written');
   assert.equal((await browser.get(`${url}/set?name=Cy`)).body, 'ok', 'the fresh session takes writes');
   assert.equal((await browser.get(`${url}/name`)).body, 'Cy');
-  return late.status;
+  return late;
 }
