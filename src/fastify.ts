@@ -1,0 +1,51 @@
+// `mongosess/fastify`: a Fastify 5 plugin that gives every request its session as
+// `request.session`. It imports the main entry by name, so it shares the one MongoSess and
+// connection with it.
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import MongoSess from 'mongosess';
+import type { Session, SessionOptions } from './framework-types.js';
+
+export type { Session, SessionOptions } from './framework-types.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's mongosess session (from `mongosess/fastify`). */
+    session: Session;
+  }
+}
+
+function plugin(fastify: FastifyInstance, options: SessionOptions, done: (err?: Error) => void): void {
+  fastify.decorateRequest('session', null, []);
+  fastify.addHook('onRequest', (request, reply, next) => {
+    try {
+      request.session = new MongoSess(request.raw, reply.raw, options);
+    } catch (err) {
+      next(err as Error);
+      return;
+    }
+    next();
+  });
+  // The session writes its cookie on the Node response (reply.raw). A Set-Cookie header set on
+  // the reply itself (reply.header, @fastify/cookie) would replace it when the head is written,
+  // so the session's lines join the reply's before sending.
+  fastify.addHook('onSend', (_request, reply, payload, next) => {
+    const setCookie = reply.raw.getHeader('set-cookie');
+    if (setCookie !== undefined && !reply.raw.headersSent) {
+      reply.raw.removeHeader('set-cookie');
+      reply.header('set-cookie', [setCookie].flat().map(String));
+    }
+    next(null, payload);
+  });
+  done();
+}
+
+/**
+ * The plugin: `app.register(session, options)` with the options of `new MongoSess(req, res, options)`.
+ * It is not encapsulated (as `fastify-plugin` would mark it), so `request.session` exists in every
+ * route of the instance it is registered on. Call `MongoSess.connect()` before serving.
+ */
+export const session: FastifyPluginCallback<SessionOptions> = Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'mongosess',
+  [Symbol.for('plugin-meta')]: { name: 'mongosess', fastify: '5.x' },
+});

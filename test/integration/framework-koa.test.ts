@@ -1,0 +1,79 @@
+// mongosess/koa with the real Koa, over HTTP with a cookie-keeping client, against the real database.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Koa from 'koa';
+import { session } from '../../src/koa.js';
+import { closeConnection, connectForTest } from '../helpers/framework-server.js';
+import { lateWriteGetsFreshCookie, roundTrip } from '../helpers/framework-scenarios.js';
+import { serve, type TestServer } from '../helpers/http.js';
+
+/** A Koa app with the scenario routes, typed through the DefaultContext augmentation; `inner` runs between the session and the routes. */
+function koaApp(inner?: Koa.Middleware): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(session({ keys: ['framework test key'] }));
+  if (inner) app.use(inner);
+  app.use(async (ctx) => {
+    const name = ctx.query['name'];
+    switch (ctx.path) {
+      case '/set':
+      case '/late':
+        await ctx.session.set({ name });
+        ctx.body = 'ok';
+        break;
+      case '/name': {
+        const stored: unknown = await ctx.session.get('name');
+        ctx.body = typeof stored === 'string' ? stored : 'none';
+        break;
+      }
+      case '/del':
+        await ctx.session.del('name');
+        ctx.body = 'ok';
+        break;
+      case '/end':
+        await ctx.session.end();
+        ctx.body = 'ok';
+        break;
+    }
+  });
+  return app;
+}
+
+describe('mongosess/koa', () => {
+  let server: TestServer;
+  before(async () => {
+    await connectForTest('koa');
+    server = await serve(koaApp().callback());
+  });
+  after(async () => {
+    await server.close();
+    await closeConnection();
+  });
+
+  it('gives ctx.session: set, get, del and end over real requests', () => roundTrip(server.url));
+
+  it("Koa's default error handling keeps the fresh cookie of a refused late write", async () => {
+    assert.equal((await lateWriteGetsFreshCookie(server.url)).status, 500);
+  });
+
+  it('keeps Set-Cookie lines the error already carried in err.headers', async () => {
+    const flash = 'flash=refused; path=/';
+    const own = await serve(
+      koaApp(async (_ctx, next) => {
+        try {
+          await next();
+        } catch (err) {
+          Object.assign(err as Error, { headers: { 'Set-Cookie': flash } });
+          throw err;
+        }
+      }).callback(),
+    );
+    try {
+      const late = await lateWriteGetsFreshCookie(own.url);
+      assert.equal(late.status, 500);
+      assert.ok(late.setCookie.includes(flash), JSON.stringify(late.setCookie));
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -1,0 +1,59 @@
+// The built subpaths (mongosess/express, /koa, /fastify) share the main entry's one MongoSess:
+// from CommonJS, a connection opened through require('mongosess') serves the middleware
+// required from require('mongosess/express'). Runs the build with plain node, as users do.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
+import { root } from '../helpers/example-process.js';
+
+const script = `
+const http = require('node:http');
+const MongoSess = require('mongosess');
+const { session } = require('mongosess/express');
+const koa = require('mongosess/koa');
+const fastify = require('mongosess/fastify');
+MongoSess.connect({ uri: ${JSON.stringify(MONGODB_URI)}, db: ${JSON.stringify(uniqueDbName('subpaths'))}, autoRemove: 'interval' }, (err) => {
+  if (err) throw err;
+  const middleware = session();
+  const server = http.createServer((req, res) => middleware(req, res, (err) => {
+    if (err) return res.end('error: ' + err.message);
+    req.session.set({ hello: 'world' }).then(() => req.session.get('hello')).then((v) => res.end(String(v)));
+  })).listen(0, '127.0.0.1', () => {
+    http.get('http://127.0.0.1:' + server.address().port + '/', (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        console.log(JSON.stringify({
+          body,
+          koa: typeof koa.session,
+          fastify: fastify.session[Symbol.for('plugin-meta')],
+        }));
+        server.close();
+        MongoSess.close();
+      });
+    });
+  });
+});
+`;
+
+describe('the built subpath exports', () => {
+  it("require('mongosess/express') uses the connection of require('mongosess')", () => {
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    assert.deepEqual(JSON.parse(out), { body: 'world', koa: 'function', fastify: { name: 'mongosess', fastify: '5.x' } });
+  });
+
+  it('a subpath imports from ESM beside the main entry, and requires from CommonJS', async () => {
+    const esm = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { createRequire } from 'node:module'; import MongoSess from 'mongosess'; import { session } from 'mongosess/express';" +
+          "const require = createRequire(import.meta.url); console.log(JSON.stringify([require('mongosess') === MongoSess, typeof session, typeof require('mongosess/express').session]));",
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    assert.deepEqual(JSON.parse(esm), [true, 'function', 'function']);
+  });
+});
