@@ -66,15 +66,32 @@ export function evaluateTargets(results) {
     met: lookupRatio >= 0.9,
   });
   const lostMs = results.lost.mongosess.lost;
+  const viaProxy = results.lostRoute === 'proxy';
   targets.push({
     target: `${results.env.config.parallel} parallel requests on one session, each setting a different key: mongosess loses none`,
     measured:
       `mongosess lost ${lostMs}, express-session + connect-mongo lost ${results.lost.express.lost}, ` +
-      `raw driver $set (the server's own ceiling) lost ${results.lost.raw.lost}`,
+      `raw driver $set (the server's own ceiling) lost ${results.lost.raw.lost}` +
+      (viaProxy ? ' (through the serializing proxy; direct figures below)' : ''),
     met: lostMs === 0,
-    note: results.isFerret && lostMs > 0 ? 'the database server does not apply concurrent updates of one document atomically (see below)' : undefined,
+    note: results.isFerret && !viaProxy && lostMs > 0 ? 'the database server does not apply concurrent updates of one document atomically (see below)' : undefined,
   });
   return targets;
+}
+
+const lostLine = (app, figures, parallel) => `${app.label.padEnd(32)}  lost ${figures[app.key].lost} of ${parallel}`;
+
+/** The lost-update figures for the console: the reported ones, then (if measured) the direct ones. */
+export function formatLostUpdates(results) {
+  const parallel = results.env.config.parallel;
+  const viaProxy = results.lostRoute === 'proxy';
+  const lines = [`-- lost updates (median over trials${viaProxy ? ', through the serializing proxy' : ''})`];
+  for (const app of results.apps) lines.push(lostLine(app, results.lost, parallel));
+  if (results.lostDirect) {
+    lines.push('', `-- lost updates direct to ${results.env.databaseName} (not atomic per document; footnote)`);
+    for (const app of results.apps) lines.push(lostLine(app, results.lostDirect, parallel));
+  }
+  return lines.join('\n');
 }
 
 function pad(cells, widths) {
@@ -93,8 +110,7 @@ export function formatConsoleTables(results) {
       lines.push(pad([app.label, int(row.rps), fmt(row.p50, 2), fmt(row.p99, 2), fmt(row.cpuPerRequest), fmt(row.commandsPerRequest, 2), fmt(row.peakRss / MiB, 1), row.failed], widths));
     }
   }
-  lines.push('', '-- lost updates (median over trials)');
-  for (const app of results.apps) lines.push(`${app.label.padEnd(32)}  lost ${results.lost[app.key].lost} of ${results.env.config.parallel}`);
+  lines.push('', formatLostUpdates(results));
   lines.push('', '-- targets');
   for (const t of evaluateTargets(results)) lines.push(`${t.met ? 'MET    ' : 'NOT MET'}  ${t.target}: ${t.measured}${t.note ? ` (${t.note})` : ''}`);
   return lines.join('\n');
@@ -262,17 +278,29 @@ export function renderMarkdown(results) {
   L.push('');
   L.push('## Lost updates');
   L.push('');
+  const viaProxy = results.lostRoute === 'proxy';
   L.push(`${cfg.parallel} parallel requests on one existing session, each setting a different key (\`k0\` … \`k${cfg.parallel - 1}\`), then one read of the session; lost = keys missing. Median of ${cfg.lostUpdateRepeats} trial(s), each on a fresh session.`);
-  L.push('');
-  L.push('| App | Keys lost (median) | Each trial | Failed requests |');
-  L.push('|---|---:|---|---:|');
-  for (const app of results.apps) {
-    const l = lost[app.key];
-    L.push(`| ${app.label} | ${l.lost} of ${cfg.parallel} | ${l.trials.map((t) => t.lost).join(', ')} | ${l.trials.reduce((s, t) => s + t.failed, 0)} |`);
+  if (viaProxy) {
+    L.push('');
+    L.push(`${env.databaseName} does not apply concurrent updates of one document atomically (FerretDB 1.x reads the document, applies the update and writes the document back, with no lock against a concurrent update). So here each app talked to it through a serializing wire-protocol proxy (\`scripts/serial-proxy.mjs\`, ${int(results.proxySerialized)} data commands) that lets one data command at a time reach the server: the server then orders concurrent updates of one document as MongoDB does, and the table measures each app's design rather than the server. The figures straight to the server are in the footnote.`);
   }
+  const lostTable = (figures) => {
+    L.push('');
+    L.push('| App | Keys lost (median) | Each trial | Failed requests |');
+    L.push('|---|---:|---|---:|');
+    for (const app of results.apps) {
+      const l = figures[app.key];
+      L.push(`| ${app.label} | ${l.lost} of ${cfg.parallel} | ${l.trials.map((t) => t.lost).join(', ')} | ${l.trials.reduce((s, t) => s + t.failed, 0)} |`);
+    }
+  };
+  lostTable(lost);
   L.push('');
   L.push('express-session loads the whole session at the start of each request and writes the whole session back at the end, so concurrent requests overwrite each other\'s keys: that loss is in its design. mongosess sends one `$set` of only the named key per request, so on a server that applies each update atomically (MongoDB) no key can be lost.');
-  if (results.isFerret) {
+  if (results.lostDirect) {
+    L.push('');
+    L.push(`Footnote: the same test straight to ${env.databaseName}, without the proxy. Its unlocked read-modify-write loses concurrent \`$set\`s of different fields of one document, whoever sends them; the raw-driver row is the server's own ceiling (mongosess warns about this server at \`connect()\`).`);
+    lostTable(results.lostDirect);
+  } else if (results.isFerret) {
     L.push('');
     L.push(`**About the number for mongosess on this server:** ${env.databaseName} does not apply concurrent updates of one document atomically (FerretDB 1.x reads the document, applies the update and writes the document back, with no lock against a concurrent update), so concurrent \`$set\`s of different fields of one document overwrite each other. The raw-driver row shows it: ${cfg.parallel} parallel \`findOneAndUpdate\` \`$set\`s of different keys sent straight through the driver, with no session logic, and the server lost ${lost.raw.lost} of them. That is the server's own ceiling, and mongosess cannot do better than the server it runs on (mongosess itself warns about this at \`connect()\`). Run the benchmark against MongoDB (\`MONGODB_URI=mongodb://… npm run bench\`) to measure the library rather than FerretDB here.`);
   }
@@ -319,7 +347,7 @@ export function renderMarkdown(results) {
   L.push('- express-session runs inside express, so its numbers include express\'s own per-request work (routing, `res.send`, ETag); that is the stack issue 5 asks to compare against. The two other apps use plain `node:http`.');
   L.push('- The new-visitor workload costs mongosess no database command, but it does mint a session id and sends a signed cookie (as mongosess 0.4 did); express-session with `saveUninitialized: false` sends no cookie, and the baseline does nothing at all. Its CPU ratio against the baseline compares mongosess\'s id generation and cookie signing with an empty handler.');
   if (results.stored) {
-    L.push(`- Documents in each app's collection at the end: ${results.apps.map((a) => `${a.label} ${int(results.stored[a.key])}`).join(', ')} (${cfg.connections} benchmark sessions plus one per lost-update trial: no workload left documents behind, the new visitors included).`);
+    L.push(`- Documents in each app's collection at the end: ${results.apps.map((a) => `${a.label} ${int(results.stored[a.key])}`).join(', ')} (${cfg.connections} benchmark sessions plus one per lost-update trial${results.lostDirect ? ', direct and through the proxy' : ''}: no workload left documents behind, the new visitors included).`);
   }
   L.push('- Set-one-key on express-session costs a read and a write: express-session always loads the session before the handler runs, then writes it back whole.');
   if (results.warnings.length) {

@@ -10,7 +10,8 @@
 //   node scripts/with-server.mjs node bench/run.mjs --quick
 //                                     smoke test: short cells, 1 run, docs not written
 // Options: --quick, --runs N, --duration SECONDS, --write-docs / --no-docs, --save-json FILE
-// (all results as JSON; `node bench/report.mjs FILE` renders the docs from it again).
+// (all results as JSON; `node bench/report.mjs FILE` renders the docs from it again),
+// --only lost-updates (just the lost-update measurement, printed; docs not written).
 // Needs MONGODB_URI (scripts/with-server.mjs provides it) and a built dist/ (npm run build).
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,8 +21,9 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
+import { serialProxy } from '../scripts/serial-proxy.mjs';
 import { cpuSnapshot, foreignShare } from './cpu-share.mjs';
-import { writeReport, formatConsoleTables } from './report.mjs';
+import { writeReport, formatConsoleTables, formatLostUpdates } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -30,7 +32,7 @@ const repo = join(here, '..');
 // Configuration
 
 function parseArgs(argv) {
-  const out = { quick: false, runs: undefined, duration: undefined, docs: undefined, saveJson: undefined };
+  const out = { quick: false, runs: undefined, duration: undefined, docs: undefined, saveJson: undefined, only: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') out.quick = true;
@@ -39,9 +41,11 @@ function parseArgs(argv) {
     else if (arg === '--write-docs') out.docs = true;
     else if (arg === '--no-docs') out.docs = false;
     else if (arg === '--save-json') out.saveJson = argv[++i];
+    else if (arg === '--only') out.only = argv[++i];
     else throw new Error(`unknown argument: ${arg}`);
   }
   if (out.runs !== undefined && !(Number.isInteger(out.runs) && out.runs >= 1 && out.runs <= 20)) throw new Error('--runs must be 1..20');
+  if (out.only !== undefined && out.only !== 'lost-updates') throw new Error('--only takes: lost-updates');
   if (out.duration !== undefined && !(out.duration >= 0.5 && out.duration <= 60)) throw new Error('--duration must be 0.5..60 s');
   return out;
 }
@@ -70,7 +74,7 @@ const CFG = {
   foreignLimit: 0.1,
   retriesPerCell: 2,
   disturbanceBudgetSeconds: QUICK ? 10 : 150,
-  writeDocs: args.docs ?? !QUICK,
+  writeDocs: args.only ? false : (args.docs ?? !QUICK),
   deadlineMinutes: QUICK ? 6 : 30,
 };
 
@@ -120,10 +124,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // ---------------------------------------------------------------------------------------------
 // Child processes: app servers and the load generator
 
-async function startServer(script, collection, name) {
+async function startServer(script, collection, name, uri = MONGODB_URI) {
   const child = spawn(process.execPath, ['--expose-gc', join(here, script)], {
     cwd: repo,
-    env: { ...process.env, BENCH_DB: DB, BENCH_COLLECTION: collection, BENCH_SECRET: SECRET },
+    env: { ...process.env, MONGODB_URI: uri, BENCH_DB: DB, BENCH_COLLECTION: collection, BENCH_SECRET: SECRET },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(child);
@@ -415,8 +419,8 @@ async function mainMatrix(servers, cookies) {
 }
 
 /** 100 parallel requests on one session, each setting its own key; how many keys are missing after. */
-async function lostUpdates(servers) {
-  log(`\n== Lost updates: ${CFG.parallel} parallel requests on one session, each setting a different key (${CFG.lostUpdateRepeats} repeat(s))`);
+async function lostUpdates(servers, route) {
+  log(`\n== Lost updates ${route}: ${CFG.parallel} parallel requests on one session, each setting a different key (${CFG.lostUpdateRepeats} repeat(s))`);
   const out = {};
   for (const app of APPS) {
     const server = servers[app.key];
@@ -439,6 +443,37 @@ async function lostUpdates(servers) {
     out[app.key] = { trials, lost: median(trials.map((t) => t.lost)) };
   }
   return out;
+}
+
+/**
+ * The lost-update test with each app talking to the database through the serializing proxy
+ * (scripts/serial-proxy.mjs): the server runs one data command at a time, so it orders concurrent
+ * updates of one document as MongoDB does, and what is left is each app's own design.
+ */
+async function lostUpdatesViaProxy() {
+  const proxy = await serialProxy(MONGODB_URI);
+  const servers = {};
+  try {
+    for (const app of APPS) servers[app.key] = await startServer(app.script, app.collection, `${app.key} (via proxy)`, proxy.uri);
+    const lost = await lostUpdates(servers, 'through the serializing proxy');
+    log(`(the proxy serialized ${proxy.serialized} data commands)`);
+    return { lost, serialized: proxy.serialized };
+  } finally {
+    for (const server of Object.values(servers)) await stopServer(server);
+    await proxy.close();
+  }
+}
+
+/**
+ * Lost updates as the report shows them. On a server that applies concurrent updates of one
+ * document atomically (MongoDB), direct. On FerretDB 1.x, which does not, through the serializing
+ * proxy, with the direct figures kept as a footnote (they measure the server, not the apps).
+ */
+async function lostUpdateFigures(servers, isFerret) {
+  const direct = await lostUpdates(servers, 'direct to the server');
+  if (!isFerret) return { lost: direct, lostRoute: 'direct' };
+  const proxied = await lostUpdatesViaProxy();
+  return { lost: proxied.lost, lostRoute: 'proxy', lostDirect: direct, proxySerialized: proxied.serialized };
 }
 
 /** mongosess's RSS after warm-up against after CFG.rssRequests more requests (all four workloads). */
@@ -602,7 +637,7 @@ async function main() {
   };
   log(`bench: ${env.databaseServer}; Node ${env.node}; ${env.nproc} CPU(s) ${env.cpu}; ${QUICK ? 'QUICK mode' : 'full run'}`);
 
-  await waitForQuiet();
+  if (!args.only) await waitForQuiet();
   loadSamples.length = 0; // only the benchmark's own time counts
   loadStart = loadNow();
   if (loadStart > 1.5) log(`bench: note: the machine is busy (load average ${loadStart.toFixed(2)}); numbers will be noisier`);
@@ -619,8 +654,16 @@ async function main() {
     if (res.body !== 'user=ann') throw new Error(`${app.key}: /read answered "${res.body}" instead of user=ann`);
   }
 
+  if (args.only === 'lost-updates') {
+    const figures = await lostUpdateFigures(servers, isFerret);
+    for (const app of APPS) await stopServer(servers[app.key]);
+    await db.dropDatabase().catch(() => undefined);
+    await client.close();
+    log(`\n${formatLostUpdates({ ...figures, apps: APPS, env })}`);
+    return;
+  }
   const matrix = await mainMatrix(servers, cookies);
-  const lost = await lostUpdates(servers);
+  const lostFigures = await lostUpdateFigures(servers, isFerret);
   const stored = {};
   for (const app of APPS) stored[app.key] = await db.collection(app.collection).countDocuments({});
   const rss = await rssFlatness(servers.mongosess, cookies.mongosess);
@@ -636,7 +679,7 @@ async function main() {
     mean: loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length),
     max: Math.max(loadStart, ...loadSamples),
   };
-  const results = { env, load, disturbance: { ...disturbance, budgetLeftSeconds: disturbanceBudgetMs / 1000 }, apps: APPS, workloads: WORKLOADS, matrix, lost, stored, rss, scaling, warnings, isFerret, quick: QUICK, finishedAt: new Date().toISOString() };
+  const results = { env, load, disturbance: { ...disturbance, budgetLeftSeconds: disturbanceBudgetMs / 1000 }, apps: APPS, workloads: WORKLOADS, matrix, ...lostFigures, stored, rss, scaling, warnings, isFerret, quick: QUICK, finishedAt: new Date().toISOString() };
   if (args.saveJson) writeFileSync(args.saveJson, `${JSON.stringify(results, null, 1)}\n`);
   log(`\n${formatConsoleTables(results)}`);
   if (CFG.writeDocs) {

@@ -130,22 +130,29 @@ async function shut(connection: Connected): Promise<void> {
   if (connection.ownsClient) await connection.client.close();
 }
 
+/** Whether this process was already warned that its server is not atomic per document. */
+let warnedNotAtomic = false;
+
 /**
  * FerretDB 1.x applies updates as read-modify-write without a lock, so two concurrent updates
- * of one document can lose one of them (seen with its SQLite backend). Per-key atomic updates
- * need MongoDB; say so rather than pretend.
+ * of one document can lose one of them (seen with its SQLite backend), and a write that read a
+ * live session can land after an end() and overwrite its tombstone. Per-key atomic updates
+ * need MongoDB; say so rather than pretend, once per process (not at every connect()).
  */
 async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: (message: string) => void): Promise<void> {
+  if (warnedNotAtomic) return;
   // Detection only: a server that refuses buildInfo is not FerretDB 1.x, so there is nothing to say.
   const info = await client
     .db('admin')
     .command({ buildInfo: 1 })
     .catch(() => undefined);
   const ferret = typeof info?.['ferretdbVersion'] === 'string' ? info['ferretdbVersion'] : undefined;
-  if (ferret && /^v?1\./.test(ferret)) {
+  if (ferret && /^v?1\./.test(ferret) && !warnedNotAtomic) {
+    warnedNotAtomic = true;
     warn(
       `mongosess: the server is FerretDB ${ferret}, which does not apply concurrent updates of one document ` +
-        'atomically: concurrent writes to one session can be lost. Use MongoDB where that matters.',
+        'atomically: concurrent writes to one session can be lost, and an ended (or regenerated) session can be ' +
+        'revived by a late write from a request that read it before. Use MongoDB where that matters.',
     );
   }
 }

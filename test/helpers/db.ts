@@ -16,9 +16,9 @@ export function uniqueDbName(prefix: string): string {
 /** Commands that are the driver's own housekeeping, not mongosess's work. */
 const HOUSEKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue']);
 
-/** A client whose commands are recorded, to count what mongosess sends. */
-export function monitoredClient(): { client: MongoClient; commands: CommandStartedEvent[]; reset(): void } {
-  const client = new MongoClient(MONGODB_URI, { monitorCommands: true, serverSelectionTimeoutMS: 5000 });
+/** A client (of the test server, or of `uri`) whose commands are recorded, to count what mongosess sends. */
+export function monitoredClient(uri = MONGODB_URI): { client: MongoClient; commands: CommandStartedEvent[]; reset(): void } {
+  const client = new MongoClient(uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000 });
   const commands: CommandStartedEvent[] = [];
   client.on('commandStarted', (event) => {
     if (!HOUSEKEEPING.has(event.commandName)) commands.push(event);

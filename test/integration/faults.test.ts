@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { MongoClient } from 'mongodb';
 import MongoSess, { MongoSessDatabaseError, MongoSessError } from '../../src/index.js';
+import { updatesAreAtomic } from '../helpers/atomic-probe.js';
 import { uniqueDbName } from '../helpers/db.js';
 import { Browser, send, serve, type TestServer } from '../helpers/http.js';
 import { findServerBinary, OwnServer } from '../helpers/own-server.js';
@@ -188,21 +188,6 @@ class Traffic {
 }
 
 const NOT_ATOMIC = 'the server does not apply concurrent updates of one document atomically (FerretDB 1.x)';
-
-/** Whether the server applies concurrent updates of one document atomically, as MongoDB does. */
-async function updatesAreAtomic(uri: string): Promise<boolean> {
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
-  try {
-    const probe = client.db(uniqueDbName('faults_atomic')).collection<{ _id: string; n: number }>('probe');
-    await probe.insertOne({ _id: 'x', n: 0 });
-    await Promise.all(Array.from({ length: 50 }, () => probe.updateOne({ _id: 'x' }, { $inc: { n: 1 } })));
-    const n = (await probe.findOne({ _id: 'x' }))?.n;
-    await probe.drop();
-    return n === 50;
-  } finally {
-    await client.close();
-  }
-}
 
 describe('faults: the database goes away and comes back', { skip }, () => {
   let own: OwnServer;

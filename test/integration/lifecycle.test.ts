@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Collection } from 'mongodb';
 import MongoSess, { MongoSessValidationError, type ConnectOptions } from '../../src/index.js';
-
 import { digestOfCookie, monitoredClient, serverCapabilities, uniqueDbName } from '../helpers/db.js';
+import { Gates, writeOutcome } from '../helpers/gates.js';
 import { Browser, parseSetCookie, send, serve, type TestServer } from '../helpers/http.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -17,7 +17,7 @@ let clock = Date.now();
 const now = () => clock;
 
 /** Gates that hold a request between its read and its write, to stage races. */
-const gates = new Map<string, { reached: () => void; release: Promise<void> }>();
+const gates = new Gates();
 
 let app: TestServer;
 
@@ -51,17 +51,9 @@ describe('session lifetime', () => {
         case '/slow': {
           // read, wait for the test's signal, then write and delete: the late writer of a race
           await session.get();
-          const gate = gates.get(param);
-          gate?.reached();
-          await gate?.release;
-          const outcome = await session.set({ late: true })!.then(
-            () => 'written',
-            (err: Error) => err.name,
-          );
-          const deleted = await session.del('name')!.then(
-            () => 'deleted',
-            (err: Error) => err.name,
-          );
+          await gates.pass(param);
+          const outcome = await writeOutcome(session.set({ late: true }), 'written');
+          const deleted = await writeOutcome(session.del('name'), 'deleted');
           return send(res, [outcome, deleted]);
         }
         default:
@@ -205,10 +197,7 @@ describe('session lifetime', () => {
       await connect({ expires: HOUR });
       const browser = new Browser();
       const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json()._id;
-      let reached!: () => void;
-      const atGate = new Promise<void>((resolve) => (reached = resolve));
-      let release!: () => void;
-      gates.set(what, { reached, release: new Promise<void>((resolve) => (release = resolve)) });
+      const { atGate, release } = gates.open(what);
 
       const slow = browser.get(`${app.url}/slow?v=${what}`);
       await atGate; // the slow request has read the live session
