@@ -59,8 +59,20 @@ export interface MongoSessStatic {
   FOURTEEN_DAYS_MS: number;
 }
 
+/**
+ * The session of each request in flight. Constructing MongoSess twice for one request (a
+ * middleware and a route, a helper) gives the same session, instead of a second id that
+ * would silently lose the first one's data.
+ */
+const perRequest = new WeakMap<IncomingMessage, Session>();
+
 function createSession(req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session {
-  return new Session(manager.store(), req, res, options);
+  const store = manager.store();
+  const existing = typeof req === 'object' && req !== null ? perRequest.get(req) : undefined;
+  if (existing) return existing;
+  const session = new Session(store, req, res, options);
+  perRequest.set(req, session);
+  return session;
 }
 
 function close(callback?: Callback<boolean>): boolean {

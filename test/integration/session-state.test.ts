@@ -153,6 +153,25 @@ describe('session state: every order of operations', () => {
     }
   });
 
+  it('constructing MongoSess twice for one request gives the one session (no second id, no lost data)', async () => {
+    const browser = new Browser();
+    const reply = await app.run(
+      async (first, req, res) => {
+        const second = new MongoSess(req, res);
+        await first.set({ a: 1 });
+        await second.set({ b: 2 });
+        return { same: first === second, sameId: first.sid === second.sid, data: await second.get() };
+      },
+      { browser },
+    );
+    const { same, sameId, data } = reply.json();
+    assert.equal(same, true);
+    assert.equal(sameId, true);
+    assert.equal(data.a, 1);
+    assert.equal(data.b, 2);
+    assert.equal(reply.setCookie.filter((line) => line.startsWith('sess=')).length, 1, 'one session cookie');
+  });
+
   for (const start of ['gone', 'live', 'fresh'] as const) {
     it(`random operation sequences on a ${start} session end as the model says`, async () => {
       await fc.assert(
