@@ -1,12 +1,13 @@
 import { defineConfig } from 'tsup';
 
-const shared = { target: 'node18', sourcemap: true, clean: false, outDir: 'dist' } as const;
+const shared = { target: 'node18', clean: false, outDir: 'dist' } as const;
 
+// scripts/build-entries.mjs then writes dist/index.js (the ESM entry, re-exporting the CommonJS
+// build) and dist/index.d.cts from these two outputs.
 export default defineConfig([
   // The implementation, once, as CommonJS: module.exports is MongoSess itself (cjsInterop),
-  // as mongosess 0.4 had it. The ESM entry (src/index.mjs, copied by `npm run build`)
-  // re-exports it, so import and require share one module state.
-  { ...shared, entry: { index: 'src/index.cjs.ts' }, format: ['cjs'], cjsInterop: true, splitting: true, dts: true },
-  // Types of the ESM entry: default export plus named exports.
-  { ...shared, entry: { index: 'src/index.ts' }, format: ['esm'], dts: { only: true } },
+  // as mongosess 0.4 had it.
+  { ...shared, entry: { index: 'src/index.cjs.ts' }, format: ['cjs'], cjsInterop: true, splitting: true, sourcemap: true },
+  // The types of src/index.ts: default export plus named exports. `@internal` members stay out.
+  { ...shared, entry: { index: 'src/index.ts' }, format: ['esm'], dts: { only: true, compilerOptions: { stripInternal: true } } },
 ]);

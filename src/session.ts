@@ -40,6 +40,7 @@ export class Session {
   #cookiePending = false;
   #queue: Promise<unknown> = Promise.resolve();
 
+  /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
   constructor(sessions: SessionCollection, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
     if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
       throw new MongoSessConfigError('mongosess: the first argument must be the http request (IncomingMessage)');
