@@ -1,7 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type Keygrip from 'keygrip';
 
-/** Signs cookie data and says which key (0 = newest) made a signature, -1 for none. Keygrip's shape. */
+/**
+ * Signs cookie data and says which key (0 = newest) made a signature, -1 for none: the shape of a
+ * Keygrip, described here so that the published types need no `@types/keygrip`.
+ */
 export interface CookieSigner {
   sign(data: string): string;
   index(data: string, signature: string): number;
@@ -40,6 +42,6 @@ export class HmacSigner implements CookieSigner {
 }
 
 /** A caller's Keygrip, used as it is. */
-export function keygripSigner(grip: Keygrip): CookieSigner {
+export function keygripSigner(grip: CookieSigner): CookieSigner {
   return { sign: (data) => grip.sign(data), index: (data, signature) => grip.index(data, signature) };
 }

@@ -20,7 +20,7 @@ export interface SessionOptions {
    * older key is accepted and re-signed with the newest.
    * @default undefined (unsigned cookies)
    */
-  keys?: readonly (string | Buffer)[] | Keygrip;
+  keys?: readonly (string | Buffer)[] | CookieSigner;
   /**
    * HMAC hash for signatures made from `keys` (ignored when `keys` is a Keygrip). Cookies signed
    * with Keygrip's SHA-1 default (as by mongosess 0.4) are still accepted, and re-signed.
@@ -162,7 +162,7 @@ function resolveFresh(input: unknown): CookieConfig {
 
 function resolveKeys(keys: unknown, algorithm: SignatureAlgorithm): Pick<CookieConfig, 'signer' | 'legacySigner'> {
   if (keys === undefined) return { signer: undefined, legacySigner: undefined };
-  if (keys instanceof Keygrip || isKeygripLike(keys)) return { signer: keygripSigner(keys as Keygrip), legacySigner: undefined };
+  if (keys instanceof Keygrip || isKeygripLike(keys)) return { signer: keygripSigner(keys as CookieSigner), legacySigner: undefined };
   // Never echo the value: a secret passed in the wrong shape must not end up in logs.
   if (typeof keys === 'string') fail('keys must be an array of secrets, got a string; wrap it: keys: [secret]');
   if (!Array.isArray(keys) || keys.length === 0) {

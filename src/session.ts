@@ -38,6 +38,7 @@ export class Session {
   #digest: { id: SessionId; digest: SessionDigest } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
+  /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
   constructor(store: SessionStore, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
     if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
       throw new MongoSessConfigError('mongosess: the first argument must be the http request (IncomingMessage)');

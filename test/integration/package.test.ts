@@ -1,12 +1,14 @@
 // The published shape: `npm pack`, install the tarball into an empty folder, then use it from
-// CommonJS (`require('mongosess')`, as mongosess 0.4 users do) and from ESM.
+// CommonJS (`require('mongosess')`, as mongosess 0.4 users do) and from ESM, and compile against
+// its types in fresh strict TypeScript projects.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
+import { typeProjects } from '../helpers/type-projects.js';
 
 const root = join(import.meta.dirname, '..', '..');
 let dir = '';
@@ -43,14 +45,53 @@ describe('the npm package', () => {
       .split('\n')
       .pop()!;
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball)], { cwd: dir, stdio: 'ignore' });
+    // @types/node at the version the repository uses: the published types refer to node:http.
+    const typesNode = `@types/node@${JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8')).version}`;
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball), typesNode], { cwd: dir, stdio: 'ignore' });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the ESM entry has exactly the runtime exports of src/index.ts', async () => {
-    const source = Object.keys(await import('../../src/index.js')).sort();
-    const built = Object.keys(await import(join(root, 'dist/index.js'))).sort();
-    assert.deepEqual(built, source);
+  it('every named export is the very value found on MongoSess, through import and through require', async () => {
+    writeFileSync(
+      join(dir, 'exports.mjs'),
+      `import * as named from 'mongosess';
+import { createRequire } from 'node:module';
+const required = createRequire(import.meta.url)('mongosess');
+const MongoSess = named.default;
+const differing = Object.keys(named).filter((key) =>
+  key === 'default' ? named.default !== required : named[key] === undefined || named[key] !== MongoSess[key] || named[key] !== required[key],
+);
+console.log(JSON.stringify({ keys: Object.keys(named), differing, self: [required.MongoSess === required, required.default === required] }));
+`,
+    );
+    const out = JSON.parse(execFileSync('node', ['exports.mjs'], { cwd: dir, encoding: 'utf8' }));
+    assert.deepEqual(out.differing, []);
+    assert.deepEqual(out.self, [true, true]);
+    // Every runtime export of the source, and nothing else, is published.
+    assert.deepEqual(out.keys.sort(), Object.keys(await import('../../src/index.js')).sort());
+    assert.ok(out.keys.includes('FOURTEEN_DAYS_MS') && out.keys.includes('MongoSessError'));
+  });
+
+  it('the published types leave out the internals and need no @types package of a dependency', () => {
+    for (const file of ['index.d.ts', 'index.d.cts']) {
+      const types = readFileSync(join(dir, 'node_modules/mongosess/dist', file), 'utf8');
+      assert.doesNotMatch(types, /\b(SessionCollection|StoreConfig|SessionDocument|WriteOps)\b/, file);
+      assert.doesNotMatch(types, /from ['"](keygrip|cookies)['"]/, file);
+    }
+  });
+
+  it('the types compile in fresh strict projects (no skipLibCheck): NodeNext ESM and CJS, node10, bundler', () => {
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    for (const project of typeProjects) {
+      mkdirSync(join(dir, project.name));
+      for (const [file, text] of Object.entries(project.files)) writeFileSync(join(dir, project.name, file), text);
+    }
+    // One build-mode run checks all four and parses the shared declaration files once.
+    try {
+      execFileSync('node', [tsc, '--build', ...typeProjects.map((project) => project.name)], { cwd: dir, encoding: 'utf8' });
+    } catch (err) {
+      assert.fail((err as { stdout?: string }).stdout || String(err));
+    }
   });
 
   it('ships only the build, types, README and LICENSE', () => {

@@ -1,0 +1,63 @@
+// Fresh TypeScript projects that use the published types of mongosess the way users do, one per
+// module resolution mode. Each is strict, without skipLibCheck, and compiles to nothing (noEmit).
+
+/** Uses the default and named exports, types, and the `keys` option (which must not be `any`). */
+const usage = `import MongoSess, {
+  MongoSess as Named,
+  CompatPromise,
+  FOURTEEN_DAYS_MS,
+  MongoSessError,
+  Session,
+  type Callback,
+  type ConnectOptions,
+  type MongoSessStatic,
+  type SessionData,
+  type SessionOptions,
+  type SessionSummary,
+} from 'mongosess';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const options: SessionOptions = { cookieName: 'sid', keys: { sign: (data: string) => data, index: () => 0 } };
+// @ts-expect-error keys is typed: a number is not a list of secrets nor a Keygrip
+export const wrong: SessionOptions = { keys: 42 };
+const connectOptions: ConnectOptions = { uri: 'mongodb://127.0.0.1:27017', expires: FOURTEEN_DAYS_MS };
+
+export function handle(req: IncomingMessage, res: ServerResponse): CompatPromise<SessionData> {
+  const session: Session = new MongoSess(req, res, options);
+  const same: MongoSessStatic = Named;
+  if (!(same(req, res) instanceof Session)) throw new Error('not a Session');
+  return session.get();
+}
+export const done: Callback<void> = (err) => {
+  if (err instanceof MongoSessError) console.log(err.name);
+};
+export const listed: CompatPromise<SessionSummary[]> = MongoSess.listSessions({ userId: 1 }, { limit: 10 });
+MongoSess.connect(connectOptions, done);
+`;
+
+/** Only CommonJS modules can use the import-equals form, TypeScript's spelling of require(). */
+const requireUsage = `import MongoSess = require('mongosess');
+const error: MongoSess.MongoSessError = new MongoSess.MongoSessConfigError('mongosess: example');
+export const options: MongoSess.SessionOptions = { keys: ['secret'] };
+export const same: boolean = MongoSess === MongoSess.MongoSess && MongoSess === MongoSess.default && error instanceof MongoSess.MongoSessError;
+`;
+
+const strict = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022', lib: ['es2022'], types: ['node'] };
+
+function project(name: string, type: 'module' | 'commonjs', compilerOptions: Record<string, unknown>, sources: Record<string, string>) {
+  return {
+    name,
+    files: {
+      'package.json': JSON.stringify({ name, private: true, type }),
+      'tsconfig.json': JSON.stringify({ compilerOptions: { ...strict, ...compilerOptions }, include: Object.keys(sources) }),
+      ...sources,
+    },
+  };
+}
+
+export const typeProjects = [
+  project('nodenext-esm', 'module', { module: 'nodenext', moduleResolution: 'nodenext' }, { 'use.ts': usage }),
+  project('nodenext-cjs', 'commonjs', { module: 'nodenext', moduleResolution: 'nodenext' }, { 'use.ts': usage, 'require.ts': requireUsage }),
+  project('node10', 'commonjs', { module: 'commonjs', moduleResolution: 'node10' }, { 'use.ts': usage, 'require.ts': requireUsage }),
+  project('bundler', 'module', { module: 'preserve', moduleResolution: 'bundler' }, { 'use.ts': usage }),
+];
