@@ -1,7 +1,8 @@
 import { MongoServerError, ObjectId, type Collection, type Filter, type UpdateFilter } from 'mongodb';
 import type { StoreConfig } from './connect-options.js';
 import { databaseError } from './errors.js';
-import { buildDataFilter, DATA_FIELD } from './session-data.js';
+import { buildDataFilter } from './data-filter.js';
+import { DATA_FIELD } from './session-data.js';
 
 /**
  * One document per session. `_id` is the SHA-256 of the session id (or, for sessions written by

@@ -329,5 +329,35 @@ describe('security: hostile input', () => {
       }
       assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'no session was ended');
     });
+
+    it('filters with undefined (sent as null) or class instances (a Map acts as {}) are refused at any depth; {} still matches all', async () => {
+      const { browser } = await storedSession();
+      const filters: unknown[] = [
+        { userId: undefined },
+        { user: 'ann', userId: undefined },
+        { user: { $in: ['ann', undefined] } },
+        { user: { $not: { $eq: undefined } } },
+        new Map([['user', 'ann']]),
+        new Custom(),
+        { user: new Map([['$ne', null]]) },
+        { user: { $in: [new Custom()] } },
+        { user: () => true },
+      ];
+      for (const filter of filters) {
+        for (const call of [MongoSess.endAll, MongoSess.countSessions, MongoSess.listSessions] as Array<(f: unknown) => Promise<unknown>>) {
+          reset();
+          const result = await outcome(call(filter));
+          assert.notEqual(result, 'resolved', `${call.name} accepted ${String(filter)}`);
+          assert.equal((result as { name: string }).name, 'MongoSessValidationError');
+          assert.match((result as { message: string }).message, /^mongosess: /);
+          assert.deepEqual(commands.map((c) => c.commandName), [], 'nothing sent');
+        }
+      }
+      assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'no session was ended');
+      // Still accepted: data values, RegExp, null on purpose, operators, and the empty filter.
+      assert.ok((await MongoSess.countSessions({ user: /^an/ })) >= 1);
+      assert.equal(await MongoSess.countSessions({ user: 'ann', missing: null, list: { $in: [1] } }) >= 1, true);
+      assert.ok((await MongoSess.countSessions({})) >= 1, '{} matches every live session');
+    });
   });
 });
