@@ -21,7 +21,7 @@ export function startSweeper(sessions: SessionCollection, interval: number): () 
           if (failing) return;
           failing = true;
           // The message already starts with "mongosess: removing expired sessions failed".
-          sessions.config.warn(`${(err as Error).message} (the sweep retries every ${interval} ms)`);
+          report(sessions.config.warn, `${(err as Error).message} (the sweep retries every ${interval} ms)`);
         },
       )
       .finally(() => {
@@ -34,4 +34,18 @@ export function startSweeper(sessions: SessionCollection, interval: number): () 
     clearInterval(timer);
     await running;
   };
+}
+
+/**
+ * Passes a warning to the user's `warn`. Nobody awaits the sweep, so if `warn` itself throws,
+ * the warning goes to `process.emitWarning` instead, saying that `warn` threw (with its error's
+ * name only: its message could say anything), rather than becoming an unhandled rejection.
+ */
+function report(warn: (message: string) => void, message: string): void {
+  try {
+    warn(message);
+  } catch (err) {
+    const name = err instanceof Error ? err.name : typeof err;
+    process.emitWarning(`${message}; reported here because the warn option threw (${name})`, 'MongoSessWarning');
+  }
 }
