@@ -12,8 +12,8 @@ export type Step = (session: Session, req: IncomingMessage, res: ServerResponse)
 export interface RunOptions {
   /** Sends this browser's cookies and keeps the reply's (http only). Without it: no cookie at all. */
   browser?: Browser;
-  /** Request headers; a `cookie` here replaces the browser's. */
-  headers?: Record<string, string>;
+  /** Request headers (an array value sends the header once per item); a `cookie` here replaces the browser's. */
+  headers?: Record<string, string | string[]>;
   /** The options of `new MongoSess(req, res, options)`; default: the app's. */
   options?: SessionOptions;
 }
@@ -84,7 +84,7 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** One GET over http or https (trusting `ca`), with exactly the given headers. */
-export function request(url: string, headers: Record<string, string> = {}, ca?: string): Promise<Reply> {
+export function request(url: string, headers: Record<string, string | string[]> = {}, ca?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const onResponse = (res: IncomingMessage) => {
       let body = '';
