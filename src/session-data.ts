@@ -48,7 +48,7 @@ function storable(value: unknown, where: Where, depth: number, maxDepth: number,
     case 'number':
       return value;
     case 'undefined':
-      invalid(`the value at ${describePath(where)} is undefined; use null to store "nothing" or del() to remove a key`);
+      return null;
     case 'bigint':
       invalid(`the value at ${describePath(where)} is a bigint, which would come back as a number; store Long or a string`);
     case 'function':
