@@ -1,8 +1,10 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
 import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError } from './errors.js';
+import { probeSizeGuard } from './data-size.js';
 import { prepareExpiry } from './expiry-index.js';
 import { SessionCollection, type SessionDocument } from './session-collection.js';
+import { DATA_FIELD } from './session-data.js';
 import { startSweeper } from './sweeper.js';
 
 interface Connected {
@@ -96,7 +98,14 @@ async function open(config: StoreConfig): Promise<Connected> {
     const collection = client.db(config.dbName).collection<SessionDocument>(config.collectionName);
     const removal = await prepareExpiry(collection, config);
     await warnIfUpdatesAreNotAtomic(client, config);
-    const sessions = new SessionCollection(collection, config);
+    const sizeGuard = await probeSizeGuard(collection, DATA_FIELD);
+    if (!sizeGuard) {
+      config.warn(
+        'mongosess: this server cannot evaluate $bsonSize in a query (MongoDB 4.4+ can), so maxDataBytes bounds each ' +
+          'set() payload but not the stored session, which repeated set() calls can grow to the 16 MB document limit.',
+      );
+    }
+    const sessions = new SessionCollection(collection, config, sizeGuard);
     const stopSweeper = removal === 'interval' ? startSweeper(sessions, config.autoRemoveInterval) : undefined;
     return { sessions, client, ownsClient, stopSweeper };
   } catch (err) {

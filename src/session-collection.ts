@@ -1,5 +1,6 @@
 import { MongoServerError, ObjectId, type Collection, type Filter, type UpdateFilter } from 'mongodb';
 import type { StoreConfig } from './connect-options.js';
+import { sizeFilter, tooLargeError } from './data-size.js';
 import { databaseError } from './errors.js';
 import { buildDataFilter } from './data-filter.js';
 import { DATA_FIELD } from './session-data.js';
@@ -56,6 +57,8 @@ async function attempt<T>(operation: string, run: () => Promise<T>): Promise<T> 
 export interface WriteOps {
   $set?: Record<string, unknown>;
   $unset?: Record<string, ''>;
+  /** The most this write adds to the stored data; given, the size guard applies (see data-size.ts). */
+  bytes?: number;
 }
 
 /** A live session's stored facts, as listed by `listSessions`. */
@@ -69,10 +72,13 @@ export interface SessionSummary {
 export class SessionCollection {
   readonly #collection: Collection<SessionDocument>;
   readonly config: StoreConfig;
+  /** The server can keep stored data within maxDataBytes (data-size.ts, probed at connect). */
+  readonly #sizeGuard: boolean;
 
-  constructor(collection: Collection<SessionDocument>, config: StoreConfig) {
+  constructor(collection: Collection<SessionDocument>, config: StoreConfig, sizeGuard = false) {
     this.#collection = collection;
     this.config = config;
+    this.#sizeGuard = sizeGuard;
   }
 
   now(): number {
@@ -120,10 +126,16 @@ export class SessionCollection {
    */
   async update(id: string, ops: WriteOps, upsert: boolean, extendTo?: Date): Promise<SessionDocument | null> {
     const now = this.now();
-    const filter: Filter<SessionDocument> = { _id: id, ...liveFilter(now) };
+    const { bytes, ...writes } = ops;
+    const guarded = this.#sizeGuard && bytes !== undefined;
+    const filter: Filter<SessionDocument> = {
+      _id: id,
+      ...liveFilter(now),
+      ...(guarded ? sizeFilter(DATA_FIELD, this.config.maxDataBytes, bytes) : {}),
+    };
     const deadline = this.deadlineFrom(now);
     const update: UpdateFilter<SessionDocument> = {
-      ...ops,
+      ...writes,
       $set: { ...ops.$set, ...(extendTo ? { expiresAt: extendTo } : {}) },
       $setOnInsert: {
         createdAt: new Date(now),
@@ -136,7 +148,13 @@ export class SessionCollection {
 
     const run = (withUpsert: boolean) =>
       this.#collection.findOneAndUpdate(filter, update, { upsert: withUpsert, returnDocument: 'after' });
-    return attempt('writing the session', () => (upsert ? upsertOnce(run) : run(false)));
+    const doc = await attempt('writing the session', () => (upsert ? upsertOnce(run) : run(false)));
+    // No match under the size guard: too large if the session is still live, else gone.
+    if (!doc && guarded) {
+      const current = await this.find(id);
+      if (current && this.isLive(current, this.now())) throw tooLargeError(this.config.maxDataBytes);
+    }
+    return doc;
   }
 
   /** Pushes a live session's expiry to `expiresAt` (rolling sessions). */

@@ -1,5 +1,6 @@
 import { Binary, BSON, Decimal128, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
 import { checkKey, checkNoOverlap, checkSegment, describeKey, invalid, isPlainObject, MAX_PATH_SEGMENTS } from './data-path.js';
+import { paddingCharge } from './data-size.js';
 import { MongoSessValidationError } from './errors.js';
 
 /**
@@ -99,11 +100,18 @@ function storable(value: unknown, where: Where, depth: number, maxDepth: number,
   return copy ?? object;
 }
 
+/** A validated `set()`: the `$set` on the data field, and the most it can add to the stored data. */
+export interface SetWrite {
+  $set: Record<string, unknown>;
+  /** BSON bytes of `$set` plus the nulls the server may add padding arrays (see data-size.ts). */
+  bytes: number;
+}
+
 /**
  * Validates `set()`'s argument and turns it into a `$set` on the data field. Throws a
  * MongoSessValidationError (before anything reaches the database) on any bad key or value.
  */
-export function buildSet(data: unknown, maxBytes: number): Record<string, unknown> {
+export function buildSet(data: unknown, maxBytes: number): SetWrite {
   try {
     return buildSetOf(data, maxBytes);
   } catch (err) {
@@ -113,7 +121,7 @@ export function buildSet(data: unknown, maxBytes: number): Record<string, unknow
   }
 }
 
-function buildSetOf(data: unknown, maxBytes: number): Record<string, unknown> {
+function buildSetOf(data: unknown, maxBytes: number): SetWrite {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     invalid(`set() takes an object of keys and values, got: ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
@@ -134,7 +142,14 @@ function buildSetOf(data: unknown, maxBytes: number): Record<string, unknown> {
 
   const bytes = BSON.calculateObjectSize(update);
   if (bytes > maxBytes) invalid(`set() data is ${bytes} bytes of BSON, over the limit of ${maxBytes} (maxDataBytes)`);
-  return update;
+  const padding = paddingCharge(paths);
+  if (bytes + padding > maxBytes) {
+    invalid(
+      `set() data is ${bytes} bytes of BSON, and its numeric path segments (array indexes) could make the server add ` +
+        `${padding} bytes of nulls padding arrays, over the limit of ${maxBytes} (maxDataBytes); use smaller indexes or non-numeric keys`,
+    );
+  }
+  return { $set: update, bytes: bytes + padding };
 }
 
 /** Validates `del()`'s keys and turns them into an `$unset` on the data field. */

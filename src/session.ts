@@ -98,14 +98,14 @@ export class Session {
   set(data: Record<string, unknown>, callback: Callback<boolean>): undefined;
   set(data: Record<string, unknown>, callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
     return deliver(() => {
-      const $set = buildSet(data, this.#sessions.config.maxDataBytes);
+      const { $set, bytes } = buildSet(data, this.#sessions.config.maxDataBytes);
       return this.#enqueue(async () => {
         this.#checkNotEnded();
         if (Object.keys($set).length === 0) return true;
         await this.#upgradeLegacy();
         const known = this.#doc;
         const extendTo = this.#rollingExpiry(known);
-        const doc = await this.#sessions.update(this.#hash, { $set }, !known, extendTo);
+        const doc = await this.#sessions.update(this.#hash, { $set, bytes }, !known, extendTo);
         if (!doc) this.#gone();
         if (this.#cookiePending) this.#cookie.send(this.#id, this.#sessions.now());
         this.#cookiePending = false;

@@ -3,6 +3,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { MongoClient } from 'mongodb';
 import MongoSess, { type Session, type SessionOptions } from '../../src/index.js';
 import { parseSetCookie, type Browser, type Reply } from './http.js';
 
@@ -121,4 +122,12 @@ export async function outcome(promise: Promise<unknown> | undefined): Promise<{ 
   } catch (err) {
     return { name: (err as Error).name, message: (err as Error).message };
   }
+}
+
+/** A test file's teardown: closes its app and MongoSess, drops its database, closes its client. */
+export async function closeAll(app: SessionApp, client: MongoClient, db: string): Promise<void> {
+  await app.close();
+  await new Promise((resolve) => MongoSess.close(resolve));
+  await client.db(db).dropDatabase().catch(() => undefined);
+  await client.close();
 }

@@ -11,7 +11,7 @@ import MongoSess, { type Session } from '../../src/index.js';
 import { newSessionId } from '../../src/session-id.js';
 import { monitoredClient, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
-import { outcome, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { closeAll, outcome, sessionApp, type SessionApp } from '../helpers/session-app.js';
 
 const HOUR = 3_600_000;
 const MIB = 1024 * 1024;
@@ -77,12 +77,7 @@ describe('security: hostile input', () => {
     app = await sessionApp();
   });
 
-  after(async () => {
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await client.db(db).dropDatabase().catch(() => undefined);
-    await client.close();
-  });
+  after(() => closeAll(app, client, db));
 
   describe('keys in set()', () => {
     const keys: Array<[string, string]> = [
