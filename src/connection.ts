@@ -1,6 +1,8 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
 import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError } from './errors.js';
+import { probeSizeGuard } from './data-size.js';
+import { DATA_FIELD } from './session-data.js';
 import { prepareExpiry } from './expiry-index.js';
 import { LegacySessions, replaceLegacyTtlIndex, type LegacyDocument } from './legacy.js';
 import { SessionCollection, type SessionDocument } from './session-collection.js';
@@ -104,9 +106,16 @@ async function open(config: StoreConfig): Promise<Connected> {
       if (settings.upgradeLegacySessions) await replaceLegacyTtlIndex(legacyCollection, indexes, new Date(now() + policy.expires), warn);
     });
     await warnIfUpdatesAreNotAtomic(client, warn);
+    const sizeGuard = await probeSizeGuard(collection, DATA_FIELD);
+    if (!sizeGuard) {
+      warn(
+        'mongosess: this server cannot evaluate $bsonSize in a query (MongoDB 4.4+ can), so maxDataBytes bounds each ' +
+          'set() payload but not the stored session, which repeated set() calls can grow to the 16 MB document limit.',
+      );
+    }
     const sessions = new SessionCollection(collection);
     const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
-    const store: SessionStore = { sessions, legacy, policy, now };
+    const store: SessionStore = { sessions, legacy, policy, now, sizeGuard };
     const stopSweeper = removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
     return { store, client, ownsClient, stopSweeper };
   } catch (err) {

@@ -28,6 +28,8 @@ const DUPLICATE_KEY = 11000;
 export interface WriteOps {
   $set?: Record<string, unknown>;
   $unset?: Record<string, ''>;
+  /** The most this write adds to the stored data; given, the size guard applies (see data-size.ts). */
+  bytes?: number;
 }
 
 export interface UpdateOptions {

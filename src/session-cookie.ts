@@ -94,8 +94,18 @@ export class SessionCookie {
 
 function isSecureRequest(req: IncomingMessage, trustProxy: boolean): boolean {
   if ((req.socket as Partial<TLSSocket> | null)?.encrypted) return true;
-  if (!trustProxy) return false;
+  return trustProxy && forwardedProto(req) === 'https';
+}
+
+/**
+ * The scheme the client used, from `X-Forwarded-Proto`: its first value. Node joins repeated
+ * header lines with ", " in order, so this is the first value of the first line. Proxies that
+ * append add their own hop's scheme after the client's, so the first value is the scheme seen
+ * by the proxy nearest the client, the one the browser used; Express (`req.protocol`) and Koa
+ * (`ctx.protocol`) read the header the same way.
+ */
+function forwardedProto(req: IncomingMessage): string | undefined {
   const header = req.headers['x-forwarded-proto'];
-  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
-  return first === 'https';
+  const joined = Array.isArray(header) ? header.join(',') : header;
+  return joined?.split(',', 1)[0]?.trim().toLowerCase();
 }

@@ -1,4 +1,6 @@
 import { Binary, BSON, Decimal128, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
+import { checkKey, checkNoOverlap, checkSegment, describeKey, invalid, isPlainObject, MAX_PATH_SEGMENTS } from './data-path.js';
+import { paddingCharge } from './data-size.js';
 import { MongoSessValidationError } from './errors.js';
 
 /**
@@ -13,92 +15,103 @@ import { MongoSessValidationError } from './errors.js';
 export const DATA_FIELD = 'd';
 
 /** Far deeper than any session needs; stops stack exhaustion on hostile input. */
-const MAX_DEPTH = 64;
-
-/** Keys that pollute prototypes when data is merged into objects by careless code. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+export const MAX_DEPTH = 64;
 
 /** BSON values a user may store besides plain data; `Code` and `DBRef` are not among them. */
-const ALLOWED_BSON = [ObjectId, Decimal128, Long, Int32, Double, Binary, Timestamp] as const;
+export const ALLOWED_BSON = [ObjectId, Decimal128, Long, Int32, Double, Binary, Timestamp] as const;
 
-function invalid(message: string): never {
-  throw new MongoSessValidationError(`mongosess: ${message}`);
+/** Where a value sits, as a chain of keys: turned into text only for an error message. */
+interface Where {
+  parent: Where | undefined;
+  key: string;
 }
 
-function describeKey(key: string): string {
-  return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
+function pathOf(where: Where): string {
+  const keys: string[] = [];
+  for (let at: Where | undefined = where; at; at = at.parent) keys.push(at.key);
+  return keys.reverse().join('.');
 }
 
-/** Checks one segment of a key: no empty name, no `$` operator, no NUL, no prototype key, no dot. */
-function checkSegment(segment: string, where: string): void {
-  if (segment.length === 0) invalid(`${where} has an empty name; use a non-empty key`);
-  if (segment.startsWith('$')) invalid(`${where} ${describeKey(segment)} starts with '$', which MongoDB reads as an operator`);
-  if (segment.includes('\0')) invalid(`${where} contains a NUL character`);
-  if (FORBIDDEN_KEYS.has(segment)) invalid(`${where} ${describeKey(segment)} is not allowed (prototype pollution)`);
-  if (segment === '_bsontype') invalid(`${where} "_bsontype" is not allowed: the driver would misread the object as a BSON type`);
+function describePath(where: Where): string {
+  return describeKey(pathOf(where));
 }
 
 /**
- * Checks a key given to set/get/del: a string, not `_id`, each dot-separated part a valid name.
- * Returns its path segments.
+ * Checks a value (plain data only, see README; no cycles; no hostile keys at any depth) and
+ * returns what to store: the value itself, or a copy in which `undefined` became `null`, as
+ * mongosess 0.4 stored it (its BSON serializer wrote undefined as BSON null). The caller's
+ * value is never modified.
  */
-export function checkKey(key: unknown, action: 'set' | 'get' | 'del'): string[] {
-  if (typeof key !== 'string') invalid(`${action}() keys must be strings, got: ${typeof key}`);
-  const segments = key.split('.');
-  // `_id` is the session id (shown by get()), so neither it nor a path inside it is data.
-  if (segments[0] === '_id') invalid('Cannot modify _id field.');
-  for (const segment of segments) checkSegment(segment, `key ${describeKey(key)}:`);
-  return segments;
-}
-
-/** Checks a value: plain data only (see README), no cycles, no hostile keys at any depth. */
-function checkValue(value: unknown, path: string, depth: number, ancestors: Set<object>): void {
+function storable(value: unknown, where: Where, depth: number, maxDepth: number, ancestors: Set<object>): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
     case 'number':
-      return;
+      return value;
     case 'undefined':
-      invalid(`the value at ${describeKey(path)} is undefined; use null to store "nothing" or del() to remove a key`);
+      return null;
     case 'bigint':
-      invalid(`the value at ${describeKey(path)} is a bigint, which would come back as a number; store Long or a string`);
+      invalid(`the value at ${describePath(where)} is a bigint, which would come back as a number; store Long or a string`);
     case 'function':
     case 'symbol':
-      invalid(`the value at ${describeKey(path)} is a ${typeof value}, which is not data`);
+      invalid(`the value at ${describePath(where)} is a ${typeof value}, which is not data`);
   }
-  if (value === null || value instanceof Date) return;
-  if (depth > MAX_DEPTH) invalid(`the value at ${describeKey(path)} is nested more than ${MAX_DEPTH} levels deep`);
+  if (value === null || value instanceof Date) return value;
+  if (depth > maxDepth) {
+    invalid(
+      `the value at ${describePath(where)} is nested more than ${maxDepth} levels deep ` +
+        `(at most ${MAX_DEPTH}, and MongoDB's ${MAX_PATH_SEGMENTS + 1} levels include the key's path)`,
+    );
+  }
   const object = value as object;
-  if (ancestors.has(object)) invalid(`the value at ${describeKey(path)} contains a cycle`);
+  if (ancestors.has(object)) invalid(`the value at ${describePath(where)} contains a cycle`);
 
   if (Array.isArray(object)) {
     ancestors.add(object);
-    for (let i = 0; i < object.length; i++) checkValue(object[i], `${path}.${i}`, depth + 1, ancestors);
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < object.length; i++) {
+      const item: unknown = object[i];
+      const stored = storable(item, { parent: where, key: String(i) }, depth + 1, maxDepth, ancestors);
+      if (stored !== item) copy ??= object.slice(0, i);
+      copy?.push(stored);
+    }
     ancestors.delete(object);
-    return;
+    return copy ?? object;
   }
-  if (Buffer.isBuffer(object) || object instanceof Uint8Array) return;
-  if (ALLOWED_BSON.some((type) => object instanceof type)) return;
+  if (Buffer.isBuffer(object) || object instanceof Uint8Array) return object;
+  if (ALLOWED_BSON.some((type) => object instanceof type)) return object;
 
   if (!isPlainObject(object)) {
-    invalid(`the value at ${describeKey(path)} is a class instance (${object.constructor?.name ?? 'unknown'}); store plain objects`);
+    invalid(`the value at ${describePath(where)} is a class instance (${object.constructor?.name ?? 'unknown'}); store plain objects`);
   }
-  if ('_bsontype' in object) invalid(`the value at ${describeKey(path)} has a _bsontype key, which the driver would misread as a BSON type`);
+  if ('_bsontype' in object) invalid(`the value at ${describePath(where)} has a _bsontype key, which the driver would misread as a BSON type`);
 
   ancestors.add(object);
+  let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(object)) {
-    checkSegment(key, `key at ${describeKey(path)}:`);
-    if (key.includes('.')) invalid(`key ${describeKey(key)} at ${describeKey(path)} contains '.'; only top-level keys may be dotted paths`);
-    checkValue((object as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, ancestors);
+    checkSegment(key, () => `key at ${describePath(where)}:`);
+    if (key.includes('.')) invalid(`key ${describeKey(key)} at ${describePath(where)} contains '.'; only top-level keys may be dotted paths`);
+    const item = (object as Record<string, unknown>)[key];
+    const stored = storable(item, { parent: where, key }, depth + 1, maxDepth, ancestors);
+    if (stored !== item && !copy) copy = { ...object };
+    if (copy) copy[key] = stored;
   }
   ancestors.delete(object);
+  return copy ?? object;
+}
+
+/** A validated `set()`: the `$set` on the data field, and the most it can add to the stored data. */
+export interface SetWrite {
+  $set: Record<string, unknown>;
+  /** BSON bytes of `$set` plus the nulls the server may add padding arrays (see data-size.ts). */
+  bytes: number;
 }
 
 /**
  * Validates `set()`'s argument and turns it into a `$set` on the data field. Throws a
  * MongoSessValidationError (before anything reaches the database) on any bad key or value.
  */
-export function buildSet(data: unknown, maxBytes: number): Record<string, unknown> {
+export function buildSet(data: unknown, maxBytes: number): SetWrite {
   try {
     return buildSetOf(data, maxBytes);
   } catch (err) {
@@ -108,36 +121,35 @@ export function buildSet(data: unknown, maxBytes: number): Record<string, unknow
   }
 }
 
-function buildSetOf(data: unknown, maxBytes: number): Record<string, unknown> {
+function buildSetOf(data: unknown, maxBytes: number): SetWrite {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     invalid(`set() takes an object of keys and values, got: ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
   if (!isPlainObject(data)) invalid('set() takes a plain object of keys and values');
 
   const update: Record<string, unknown> = {};
+  const keys = Object.keys(data);
   const paths: string[][] = [];
-  for (const key of Object.keys(data)) {
-    paths.push(checkKey(key, 'set'));
+  for (const key of keys) {
+    const segments = checkKey(key, 'set');
+    paths.push(segments);
+    // The path's own segments count towards MongoDB's nesting limit.
+    const maxDepth = Math.min(MAX_DEPTH, MAX_PATH_SEGMENTS - segments.length);
     const value = (data as Record<string, unknown>)[key];
-    checkValue(value, key, 1, new Set());
-    update[`${DATA_FIELD}.${key}`] = value;
+    update[`${DATA_FIELD}.${key}`] = storable(value, { parent: undefined, key }, 1, maxDepth, new Set());
   }
-  checkNoOverlap(paths);
+  checkNoOverlap(keys, paths);
 
   const bytes = BSON.calculateObjectSize(update);
   if (bytes > maxBytes) invalid(`set() data is ${bytes} bytes of BSON, over the limit of ${maxBytes} (maxDataBytes)`);
-  return update;
-}
-
-/** MongoDB refuses an update that names both `a` and `a.b`; say so before sending it. */
-function checkNoOverlap(paths: string[][]): void {
-  const seen = new Set(paths.map((segments) => segments.join('.')));
-  for (const segments of paths) {
-    for (let i = 1; i < segments.length; i++) {
-      const prefix = segments.slice(0, i).join('.');
-      if (seen.has(prefix)) invalid(`keys ${describeKey(prefix)} and ${describeKey(segments.join('.'))} overlap; set one or the other`);
-    }
+  const padding = paddingCharge(paths);
+  if (bytes + padding > maxBytes) {
+    invalid(
+      `set() data is ${bytes} bytes of BSON, and its numeric path segments (array indexes) could make the server add ` +
+        `${padding} bytes of nulls padding arrays, over the limit of ${maxBytes} (maxDataBytes); use smaller indexes or non-numeric keys`,
+    );
   }
+  return { $set: update, bytes: bytes + padding };
 }
 
 /** Validates `del()`'s keys and turns them into an `$unset` on the data field. */
@@ -148,7 +160,7 @@ export function buildUnset(keys: readonly unknown[]): Record<string, ''> {
     paths.push(checkKey(key, 'del'));
     unset[`${DATA_FIELD}.${key as string}`] = '';
   }
-  checkNoOverlap(paths);
+  checkNoOverlap(keys as string[], paths);
   return unset;
 }
 
@@ -170,40 +182,4 @@ export function readPath(data: Record<string, unknown> | undefined, segments: re
     current = (current as Record<string, unknown>)[segment];
   }
   return current;
-}
-
-function isPlainObject(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * Turns a filter on session data, `{ userId: 42 }`, into one on the data field. Values may use
- * query operators (`{ $in: [...] }`) but never ones that run code on the server.
- */
-export function buildDataFilter(filter: unknown): Record<string, unknown> {
-  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
-    invalid('the filter must be an object of data keys and values, for example { userId: 42 }');
-  }
-  const query: Record<string, unknown> = {};
-  for (const key of Object.keys(filter)) {
-    if (typeof key === 'string' && key === '_id') invalid('filtering on _id is not possible: ids are stored hashed');
-    checkKey(key, 'get');
-    const value = (filter as Record<string, unknown>)[key];
-    checkNoCodeOperators(value, 0);
-    query[`${DATA_FIELD}.${key}`] = value;
-  }
-  return query;
-}
-
-const CODE_OPERATORS = new Set(['$where', '$function', '$accumulator', '$expr']);
-
-function checkNoCodeOperators(value: unknown, depth: number): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (depth > MAX_DEPTH) invalid(`the filter is nested more than ${MAX_DEPTH} levels deep`);
-  for (const key of Object.keys(value)) {
-    if (CODE_OPERATORS.has(key)) invalid(`the filter may not use ${key}`);
-    checkNoCodeOperators((value as Record<string, unknown>)[key], depth + 1);
-  }
 }

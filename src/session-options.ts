@@ -40,6 +40,11 @@ export interface SessionOptions {
   secure?: boolean;
   /**
    * Believe the `X-Forwarded-Proto` header when deciding Secure. Only behind a proxy that sets it.
+   * When the header holds several values (a proxy appended, or it came in several lines), the
+   * first one counts: it is the scheme the browser used at the proxy nearest to it, as Express's
+   * `req.protocol` and Koa's `ctx.protocol` read it (`https, http` is Secure, `http, https` is
+   * not). A client can only claim a scheme for its own cookie this way; if your edge proxy keeps
+   * a client's header, make it overwrite `X-Forwarded-Proto`, or set `secure: true`.
    * @default false
    */
   trustProxy?: boolean;

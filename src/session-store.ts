@@ -5,7 +5,7 @@
 import type { LegacySessions } from './legacy.js';
 import { liveFilter, tombstoneExpiry, type LifetimePolicy } from './lifetime.js';
 import type { SessionCollection, SessionSummary, Tombstone } from './session-collection.js';
-import { buildDataFilter } from './session-data.js';
+import { buildDataFilter } from './data-filter.js';
 
 /** The session settings of `connect()`, resolved: how sessions live, and what they may hold. */
 export interface SessionPolicy extends LifetimePolicy {
@@ -20,6 +20,8 @@ export interface SessionStore {
   readonly legacy: LegacySessions | undefined;
   readonly policy: SessionPolicy;
   readonly now: () => number;
+  /** The server can keep stored data within maxDataBytes (data-size.ts, probed at connect). */
+  readonly sizeGuard: boolean;
 }
 
 /** The tombstone that replaces a session ended at `now`. */

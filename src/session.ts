@@ -5,7 +5,8 @@ import { isLegacySessionId } from './legacy.js';
 import { creationTimes, deadlineOf, isLive, liveFilter, rollingExpiry, touchTarget } from './lifetime.js';
 import type { SessionDocument, WriteOps } from './session-collection.js';
 import { SessionCookie } from './session-cookie.js';
-import { buildSet, buildUnset, readPath } from './session-data.js';
+import { sizeFilter, tooLargeError } from './data-size.js';
+import { buildSet, buildUnset, DATA_FIELD, readPath } from './session-data.js';
 import { hashSessionId, isSessionId, type SessionDigest, type SessionId } from './session-id.js';
 import { moveToNewId } from './session-move.js';
 import { resolveSessionOptions, type SessionOptions } from './session-options.js';
@@ -92,11 +93,11 @@ export class Session {
   set(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [[data], callback] = splitCallback(args, 1);
     return deliver(() => {
-      const $set = buildSet(data, this.#store.policy.maxDataBytes);
+      const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes);
       return this.#enqueue(async () => {
         const state = await this.#writable();
         if (Object.keys($set).length === 0) return true;
-        await this.#write(state, { $set });
+        await this.#write(state, { $set }, bytes);
         return true;
       });
     }, callback);
@@ -202,18 +203,20 @@ export class Session {
 
   /**
    * One atomic update of a session's data. A session not known to be stored is created by a
-   * `$set` (never recreated once ended or expired); a refused write leaves the state the
-   * session was found in.
+   * `$set` (never recreated once ended or expired). `bytes`, for a `$set`, is the most it adds
+   * to the stored data: where the server can, the update only matches while that fits in
+   * maxDataBytes (data-size.ts).
    */
-  async #write(state: SessionState, ops: WriteOps): Promise<void> {
+  async #write(state: SessionState, ops: WriteOps, bytes?: number): Promise<void> {
     if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
     const { policy, sessions } = this.#store;
     const now = this.#store.now();
     const known = state.kind === 'live' ? state.doc : undefined;
     const expiresAt = rollingExpiry(policy, now, known);
     const create = ops.$set !== undefined && state.kind !== 'live';
+    const guarded = this.#store.sizeGuard && bytes !== undefined;
     const doc = await sessions.update(this.#digestOf(state.id), ops, {
-      live: liveFilter(policy, now),
+      live: { ...liveFilter(policy, now), ...(guarded ? sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) : {}) },
       ...(create ? { insert: creationTimes(policy, now) } : {}),
       ...(expiresAt ? { expiresAt } : {}),
     });
@@ -223,8 +226,9 @@ export class Session {
       if (!expiresAt) await this.#touch(this.#state);
       return;
     }
-    // Nothing matched: the session is gone. Find out how, on this failure path only.
+    // Nothing matched: the session is gone (or, guarded, too large). Find out which, on this path only.
     const found = await sessions.find(this.#digestOf(state.id));
+    if (guarded && found && isLive(policy, found, this.#store.now())) throw tooLargeError(policy.maxDataBytes);
     this.#state = afterLookup(state.id, found, this.#judge(), state.kind === 'live');
     if (ops.$set === undefined) return; // a del on a gone session: the keys are gone either way
     if (this.#state.kind !== 'lost') {

@@ -18,7 +18,7 @@ export function startSweeper(sweep: () => Promise<number>, interval: number, war
           if (failing) return;
           failing = true;
           // The message already starts with "mongosess: removing expired sessions failed".
-          warn(`${(err as Error).message} (the sweep retries every ${interval} ms)`);
+          report(warn, `${(err as Error).message} (the sweep retries every ${interval} ms)`);
         },
       )
       .finally(() => {
@@ -31,4 +31,18 @@ export function startSweeper(sweep: () => Promise<number>, interval: number, war
     clearInterval(timer);
     await running;
   };
+}
+
+/**
+ * Passes a warning to the user's `warn`. Nobody awaits the sweep, so if `warn` itself throws,
+ * the warning goes to `process.emitWarning` instead, saying that `warn` threw (with its error's
+ * name only: its message could say anything), rather than becoming an unhandled rejection.
+ */
+function report(warn: (message: string) => void, message: string): void {
+  try {
+    warn(message);
+  } catch (err) {
+    const name = err instanceof Error ? err.name : typeof err;
+    process.emitWarning(`${message}; reported here because the warn option threw (${name})`, 'MongoSessWarning');
+  }
 }

@@ -49,7 +49,7 @@ export interface Reply {
 export class Browser {
   readonly jar = new CookieJar();
 
-  async get(url: string, headers: Record<string, string> = {}): Promise<Reply> {
+  async get(url: string, headers: Record<string, string | string[]> = {}): Promise<Reply> {
     const cookie = await this.jar.getCookieString(url);
     const reply = await rawRequest(url, { ...(cookie ? { cookie } : {}), ...headers });
     for (const line of reply.setCookie) await this.jar.setCookie(line, url, { ignoreError: true });
@@ -63,8 +63,8 @@ export class Browser {
   }
 }
 
-/** One GET with exactly the given headers. */
-export function rawRequest(url: string, headers: Record<string, string> = {}): Promise<Reply> {
+/** One GET with exactly the given headers (an array value sends the header once per item). */
+export function rawRequest(url: string, headers: Record<string, string | string[]> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers, agent: false }, (res) => {
       let body = '';

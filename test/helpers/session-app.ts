@@ -3,6 +3,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { MongoClient } from 'mongodb';
 import MongoSess, { type Session, type SessionOptions } from '../../src/index.js';
 import { parseSetCookie, type Browser, type Reply } from './http.js';
 
@@ -12,8 +13,8 @@ export type Step = (session: Session, req: IncomingMessage, res: ServerResponse)
 export interface RunOptions {
   /** Sends this browser's cookies and keeps the reply's (http only). Without it: no cookie at all. */
   browser?: Browser;
-  /** Request headers; a `cookie` here replaces the browser's. */
-  headers?: Record<string, string>;
+  /** Request headers (an array value sends the header once per item); a `cookie` here replaces the browser's. */
+  headers?: Record<string, string | string[]>;
   /** The options of `new MongoSess(req, res, options)`; default: the app's. */
   options?: SessionOptions;
 }
@@ -84,7 +85,7 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** One GET over http or https (trusting `ca`), with exactly the given headers. */
-export function request(url: string, headers: Record<string, string> = {}, ca?: string): Promise<Reply> {
+export function request(url: string, headers: Record<string, string | string[]> = {}, ca?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const onResponse = (res: IncomingMessage) => {
       let body = '';
@@ -121,4 +122,12 @@ export async function outcome(promise: Promise<unknown> | undefined): Promise<{ 
   } catch (err) {
     return { name: (err as Error).name, message: (err as Error).message };
   }
+}
+
+/** A test file's teardown: closes its app and MongoSess, drops its database, closes its client. */
+export async function closeAll(app: SessionApp, client: MongoClient, db: string): Promise<void> {
+  await app.close();
+  await new Promise((resolve) => MongoSess.close(resolve));
+  await client.db(db).dropDatabase().catch(() => undefined);
+  await client.close();
 }

@@ -91,9 +91,18 @@ describe('security: cookies', () => {
     });
 
     it('X-Forwarded-Proto: https gives Secure only with trustProxy: true; a client cannot claim it otherwise', async () => {
-      const cases: Array<[SessionOptions, Record<string, string>, boolean]> = [
+      const cases: Array<[SessionOptions, Record<string, string | string[]>, boolean]> = [
         [{ trustProxy: true }, { 'x-forwarded-proto': 'https' }, true],
+        // A proxy that appends: the first value is the client's scheme at the proxy nearest to it
+        // (as Express's req.protocol and Koa's ctx.protocol read it), however many hops follow.
         [{ trustProxy: true }, { 'x-forwarded-proto': 'HTTPS, http' }, true],
+        [{ trustProxy: true }, { 'x-forwarded-proto': 'https,http,http' }, true],
+        [{ trustProxy: true }, { 'x-forwarded-proto': 'http, https' }, false],
+        [{ trustProxy: true }, { 'x-forwarded-proto': ', https' }, false],
+        [{ trustProxy: true }, { 'x-forwarded-proto': 'https-ish' }, false],
+        // Several header lines are one list, in order (Node joins them with ', ').
+        [{ trustProxy: true }, { 'x-forwarded-proto': ['https', 'http'] }, true],
+        [{ trustProxy: true }, { 'x-forwarded-proto': ['http', 'https'] }, false],
         [{ trustProxy: true }, { 'x-forwarded-proto': 'http' }, false],
         [{ trustProxy: true }, {}, false],
         [{}, { 'x-forwarded-proto': 'https' }, false],

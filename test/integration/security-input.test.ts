@@ -11,7 +11,7 @@ import MongoSess, { type Session } from '../../src/index.js';
 import { newSessionId } from '../../src/session-id.js';
 import { monitoredClient, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
-import { outcome, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { closeAll, outcome, sessionApp, type SessionApp } from '../helpers/session-app.js';
 
 const HOUR = 3_600_000;
 const MIB = 1024 * 1024;
@@ -77,12 +77,7 @@ describe('security: hostile input', () => {
     app = await sessionApp();
   });
 
-  after(async () => {
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await client.db(db).dropDatabase().catch(() => undefined);
-    await client.close();
-  });
+  after(() => closeAll(app, client, db));
 
   describe('keys in set()', () => {
     const keys: Array<[string, string]> = [
@@ -203,9 +198,6 @@ describe('security: hostile input', () => {
       ['a function', () => ({ data: () => 1 })],
       ['a function deep down', () => ({ data: { a: [{ f: function named() {} }] } })],
       ['a class', () => ({ data: Custom })],
-      ['undefined', () => ({ data: undefined })],
-      ['undefined in an array', () => ({ data: [1, undefined] })],
-      ['undefined deep down', () => ({ data: { a: { b: undefined } } })],
       ['a bigint', () => ({ data: 10n })],
       ['a symbol', () => ({ data: Symbol('x') })],
       ['a Map', () => ({ data: new Map([['a', 1]]) })],
@@ -231,6 +223,25 @@ describe('security: hostile input', () => {
   });
 
   describe('what is allowed, and where it goes', () => {
+    it('undefined is stored as null, at the top level and inside values, as mongosess 0.4 did; the argument is not modified', async () => {
+      const { browser, sid } = await storedSession();
+      const argument = { nested: { a: undefined, keep: 1 }, list: [1, undefined, , 4] };
+      const reply = await app.run(async (s, req) => {
+        // The 0.4-era pattern: a query parameter that is missing.
+        const query = (req as { query?: Record<string, string> }).query ?? {};
+        await s.set({ name: query['name'], ...argument });
+        return { name: await s.get('name'), hasName: Object.hasOwn(await s.get(), 'name') };
+      }, { browser });
+      assert.equal(reply.status, 200, reply.body);
+      assert.deepEqual(reply.json(), { name: null, hasName: true });
+      const doc = await stored(sid);
+      assert.deepEqual(doc?.['d'], { ...BASELINE, name: null, nested: { a: null, keep: 1 }, list: [1, null, null, 4] });
+      assert.deepEqual(argument, { nested: { a: undefined, keep: 1 }, list: [1, undefined, , 4] }, 'the caller\'s value is untouched');
+      assert.equal(Object.hasOwn(argument.nested, 'a') && argument.nested.a, undefined);
+      const later = await app.run((s) => s.get('name'), { browser });
+      assert.equal(later.json(), null, 'a later request reads null');
+    });
+
     it('a dotted top-level key is a path into nested data (documented), and cannot leave the data field', async () => {
       const { browser, sid } = await storedSession();
       const reply = await app.run(async (s) => {
@@ -328,6 +339,36 @@ describe('security: hostile input', () => {
         }
       }
       assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'no session was ended');
+    });
+
+    it('filters with undefined (sent as null) or class instances (a Map acts as {}) are refused at any depth; {} still matches all', async () => {
+      const { browser } = await storedSession();
+      const filters: unknown[] = [
+        { userId: undefined },
+        { user: 'ann', userId: undefined },
+        { user: { $in: ['ann', undefined] } },
+        { user: { $not: { $eq: undefined } } },
+        new Map([['user', 'ann']]),
+        new Custom(),
+        { user: new Map([['$ne', null]]) },
+        { user: { $in: [new Custom()] } },
+        { user: () => true },
+      ];
+      for (const filter of filters) {
+        for (const call of [MongoSess.endAll, MongoSess.countSessions, MongoSess.listSessions] as Array<(f: unknown) => Promise<unknown>>) {
+          reset();
+          const result = await outcome(call(filter));
+          assert.notEqual(result, 'resolved', `${call.name} accepted ${String(filter)}`);
+          assert.equal((result as { name: string }).name, 'MongoSessValidationError');
+          assert.match((result as { message: string }).message, /^mongosess: /);
+          assert.deepEqual(commands.map((c) => c.commandName), [], 'nothing sent');
+        }
+      }
+      assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'no session was ended');
+      // Still accepted: data values, RegExp, null on purpose, operators, and the empty filter.
+      assert.ok((await MongoSess.countSessions({ user: /^an/ })) >= 1);
+      assert.equal(await MongoSess.countSessions({ user: 'ann', missing: null, list: { $in: [1] } }) >= 1, true);
+      assert.ok((await MongoSess.countSessions({})) >= 1, '{} matches every live session');
     });
   });
 });

@@ -11,7 +11,7 @@ import { MongoServerError, ObjectId, type Collection, type Document } from 'mong
 import MongoSess from '../../src/index.js';
 import { monitoredClient, uniqueDbName } from '../helpers/db.js';
 import { Browser, send, serve } from '../helpers/http.js';
-import { cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { closeAll, cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -79,12 +79,7 @@ describe('security: upgrading mongosess 0.4 sessions', () => {
     app = await sessionApp();
   });
 
-  after(async () => {
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await client.db(db).dropDatabase().catch(() => undefined);
-    await client.close();
-  });
+  after(() => closeAll(app, client, db));
 
   it("0.4's TTL index on createdAt is replaced by per-session expiry dates at connect", async (t) => {
     if (legacyTtl !== true) {

@@ -194,7 +194,7 @@ describe('security: no secrets in logs or errors', () => {
     cyclic['self'] = cyclic;
     const validation = remember(
       await app.run(async (s) => [
-        await capture(s.set({ token: s.sid, bad: undefined })),
+        await capture(s.set({ token: s.sid, bad: () => s.sid })),
         await capture(s.set({ token: s.sid, big: 'x'.repeat(2 * 1024 * 1024) })),
         await capture(s.set({ token: s.sid, cyclic })),
         await capture(s.set({ $where: s.sid })),
