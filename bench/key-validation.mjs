@@ -65,5 +65,11 @@ console.log('case'.padEnd(48), 'median ms'.padStart(10), 'max ms'.padStart(10));
 for (const [name, run, refused] of cases) {
   timeOnce(run, refused); // warm-up
   const times = Array.from({ length: RUNS }, () => timeOnce(run, refused));
-  console.log(name.padEnd(48), median(times).toFixed(3).padStart(10), Math.max(...times).toFixed(3).padStart(10));
+  console.log(
+    name.padEnd(48),
+    median(times).toFixed(3).padStart(10),
+    Math.max(...times)
+      .toFixed(3)
+      .padStart(10),
+  );
 }

@@ -317,7 +317,9 @@ async function cell(server, workload, cookies, seconds) {
     if (!best || result.foreign < best.foreign) best = { ...result };
     best.attempts = attempt;
     if (result.foreign <= CFG.foreignLimit || attempt > CFG.retriesPerCell || disturbanceBudgetMs <= 0) break;
-    log(`  (${server.name} ${workload.key}: other processes used ${(result.foreign * 100).toFixed(0)}% of the machine's CPU meanwhile; measuring again)`);
+    log(
+      `  (${server.name} ${workload.key}: other processes used ${(result.foreign * 100).toFixed(0)}% of the machine's CPU meanwhile; measuring again)`,
+    );
     disturbanceBudgetMs -= seconds * 1000;
     disturbance.retried++;
   }
@@ -372,10 +374,18 @@ function machine() {
 // The parts of the benchmark
 
 async function mainMatrix(servers, cookies) {
-  log(`\n== Workloads: ${CFG.runs} run(s) x ${WORKLOADS.length} workloads x ${APPS.length} apps, ${CFG.duration} s per cell, ${CFG.connections} connections`);
+  log(
+    `\n== Workloads: ${CFG.runs} run(s) x ${WORKLOADS.length} workloads x ${APPS.length} apps, ${CFG.duration} s per cell, ${CFG.connections} connections`,
+  );
   log(`warm-up: ${CFG.warmup} s per app and workload`);
   for (const workload of WORKLOADS) {
-    for (const app of APPS) await runLoad({ port: servers[app.key].port, path: workload.path, cookies: workload.cookie ? cookies[app.key] : [], duration: CFG.warmup });
+    for (const app of APPS)
+      await runLoad({
+        port: servers[app.key].port,
+        path: workload.path,
+        cookies: workload.cookie ? cookies[app.key] : [],
+        duration: CFG.warmup,
+      });
   }
   const cells = Object.fromEntries(APPS.map((app) => [app.key, Object.fromEntries(WORKLOADS.map((w) => [w.key, []]))]));
   for (let run = 0; run < CFG.runs; run++) {
@@ -400,7 +410,8 @@ async function mainMatrix(servers, cookies) {
     for (const workload of WORKLOADS) {
       const runs = cells[app.key][workload.key];
       const byName = {};
-      for (const r of runs) for (const name of Object.keys(r.commandsByName)) byName[name] = median(runs.map((x) => x.commandsByName[name] ?? 0));
+      for (const r of runs)
+        for (const name of Object.keys(r.commandsByName)) byName[name] = median(runs.map((x) => x.commandsByName[name] ?? 0));
       summary[app.key][workload.key] = {
         rps: median(runs.map((r) => r.rps)),
         p50: median(runs.map((r) => r.p50)),
@@ -411,7 +422,10 @@ async function mainMatrix(servers, cookies) {
         peakRss: median(runs.map((r) => r.peakRss)),
         failed: runs.reduce((sum, r) => sum + r.failed, 0),
         requests: runs.reduce((sum, r) => sum + r.requests, 0),
-        rpsSpread: runs.length > 1 ? (Math.max(...runs.map((r) => r.rps)) - Math.min(...runs.map((r) => r.rps))) / median(runs.map((r) => r.rps)) : 0,
+        rpsSpread:
+          runs.length > 1
+            ? (Math.max(...runs.map((r) => r.rps)) - Math.min(...runs.map((r) => r.rps))) / median(runs.map((r) => r.rps))
+            : 0,
       };
     }
   }
@@ -420,7 +434,9 @@ async function mainMatrix(servers, cookies) {
 
 /** 100 parallel requests on one session, each setting its own key; how many keys are missing after. */
 async function lostUpdates(servers, route) {
-  log(`\n== Lost updates ${route}: ${CFG.parallel} parallel requests on one session, each setting a different key (${CFG.lostUpdateRepeats} repeat(s))`);
+  log(
+    `\n== Lost updates ${route}: ${CFG.parallel} parallel requests on one session, each setting a different key (${CFG.lostUpdateRepeats} repeat(s))`,
+  );
   const out = {};
   for (const app of APPS) {
     const server = servers[app.key];
@@ -438,7 +454,9 @@ async function lostUpdates(servers, route) {
       let kept = 0;
       for (let i = 0; i < CFG.parallel; i++) if (keys.has(`k${i}`)) kept++;
       trials.push({ lost: CFG.parallel - kept, failed });
-      log(`${app.key.padEnd(9)} trial ${t + 1}: lost ${CFG.parallel - kept} of ${CFG.parallel}${failed ? ` (${failed} requests failed)` : ''}`);
+      log(
+        `${app.key.padEnd(9)} trial ${t + 1}: lost ${CFG.parallel - kept} of ${CFG.parallel}${failed ? ` (${failed} requests failed)` : ''}`,
+      );
     }
     out[app.key] = { trials, lost: median(trials.map((t) => t.lost)) };
   }
@@ -478,7 +496,9 @@ async function lostUpdateFigures(servers, isFerret) {
 
 /** mongosess's RSS after warm-up against after CFG.rssRequests more requests (all four workloads). */
 async function rssFlatness(server, cookies) {
-  log(`\n== mongosess RSS over ${CFG.rssRequests.toLocaleString('en')} requests (${WORKLOADS.map((w) => `${CFG.rssMix[w.key] * 100}% ${w.key}`).join(', ')})`);
+  log(
+    `\n== mongosess RSS over ${CFG.rssRequests.toLocaleString('en')} requests (${WORKLOADS.map((w) => `${CFG.rssMix[w.key] * 100}% ${w.key}`).join(', ')})`,
+  );
   await drained(server);
   const before = await stats(server.port, '?gc=1&reset=1');
   const startRequests = before.requests;
@@ -489,7 +509,9 @@ async function rssFlatness(server, cookies) {
     await drained(server);
     const now = await stats(server.port, '?gc=1');
     samples.push({ requests: now.requests - startRequests, rss: now.rss, heapUsed: now.heapUsed, after: workload.key });
-    log(`after ${workload.key.padEnd(7)}: ${(now.requests - startRequests).toLocaleString('en').padStart(7)} requests, rss ${fmt(now.rss / 2 ** 20, 1)} MiB, heap ${fmt(now.heapUsed / 2 ** 20, 1)} MiB`);
+    log(
+      `after ${workload.key.padEnd(7)}: ${(now.requests - startRequests).toLocaleString('en').padStart(7)} requests, rss ${fmt(now.rss / 2 ** 20, 1)} MiB, heap ${fmt(now.heapUsed / 2 ** 20, 1)} MiB`,
+    );
   }
   const after = await stats(server.port, '?gc=1');
   return {
@@ -538,7 +560,9 @@ async function driverTimings(collection, id, count, operation) {
  * runs); then, for the server alone, sequential driver timings of a lookup and of an update by _id.
  */
 async function scale(db) {
-  log(`\n== Session lookup with ${CFG.scaleSmall.toLocaleString('en')} vs ${CFG.scaleLarge.toLocaleString('en')} sessions stored (mongosess)`);
+  log(
+    `\n== Session lookup with ${CFG.scaleSmall.toLocaleString('en')} vs ${CFG.scaleLarge.toLocaleString('en')} sessions stored (mongosess)`,
+  );
   const sizes = [
     { key: 'small', count: CFG.scaleSmall, collection: 'scale_small' },
     { key: 'large', count: CFG.scaleLarge, collection: 'scale_large' },
@@ -546,24 +570,32 @@ async function scale(db) {
   const servers = {};
   const cookies = {};
   for (const size of sizes) {
-    await db.collection(size.collection).drop().catch(() => undefined);
+    await db
+      .collection(size.collection)
+      .drop()
+      .catch(() => undefined);
     servers[size.key] = await startServer('servers/mongosess.mjs', size.collection, `mongosess-${size.key}`);
     cookies[size.key] = [];
     for (let i = 0; i < CFG.connections; i++) cookies[size.key].push(await login(servers[size.key]));
     const started = Date.now();
     await fillSessions(db.collection(size.collection), size.count - CFG.connections);
     size.stored = await db.collection(size.collection).countDocuments({});
-    log(`${size.collection}: ${size.stored.toLocaleString('en')} sessions stored (filled in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    log(
+      `${size.collection}: ${size.stored.toLocaleString('en')} sessions stored (filled in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
   }
   const read = WORKLOADS.find((w) => w.key === 'read');
-  for (const size of sizes) await runLoad({ port: servers[size.key].port, path: read.path, cookies: cookies[size.key], duration: CFG.warmup });
+  for (const size of sizes)
+    await runLoad({ port: servers[size.key].port, path: read.path, cookies: cookies[size.key], duration: CFG.warmup });
   const cells = { small: [], large: [] };
   for (let run = 0; run < CFG.runs; run++) {
     const order = run % 2 ? [...sizes].reverse() : sizes;
     for (const size of order) {
       const result = await cell(servers[size.key], read, cookies[size.key], CFG.scaleDuration);
       cells[size.key].push(result);
-      log(`run ${run + 1} read ${String(size.stored).padStart(7)} sessions: ${fmt(result.rps).padStart(6)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms${result.failed ? `  FAILED ${result.failed}` : ''}`);
+      log(
+        `run ${run + 1} read ${String(size.stored).padStart(7)} sessions: ${fmt(result.rps).padStart(6)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms${result.failed ? `  FAILED ${result.failed}` : ''}`,
+      );
     }
   }
   for (const size of sizes) await stopServer(servers[size.key]);
@@ -574,9 +606,13 @@ async function scale(db) {
     const { _id } = await collection.findOne({ 'd.user': 'user1' }, { projection: { _id: 1 } });
     driver[size.key] = {
       findOne: await driverTimings(collection, _id, CFG.scaleDriverOps.find, (c, id) => c.findOne({ _id: id })),
-      updateOne: await driverTimings(collection, _id, CFG.scaleDriverOps.update, (c, id, i) => c.updateOne({ _id: id }, { $set: { 'd.n': i } })),
+      updateOne: await driverTimings(collection, _id, CFG.scaleDriverOps.update, (c, id, i) =>
+        c.updateOne({ _id: id }, { $set: { 'd.n': i } }),
+      ),
     };
-    log(`driver, ${String(size.stored).padStart(7)} sessions: findOne by _id ${fmt(driver[size.key].findOne.median, 2)} ms, updateOne by _id ${fmt(driver[size.key].updateOne.median, 2)} ms (medians, sequential)`);
+    log(
+      `driver, ${String(size.stored).padStart(7)} sessions: findOne by _id ${fmt(driver[size.key].findOne.median, 2)} ms, updateOne by _id ${fmt(driver[size.key].updateOne.median, 2)} ms (medians, sequential)`,
+    );
   }
 
   const summarize = (runs) => ({
@@ -616,7 +652,9 @@ async function main() {
     ? `FerretDB ${info.ferretdbVersion}${serverKind === 'ferretdb' ? ' (SQLite backend)' : ''}, MongoDB wire protocol ${info.version}`
     : `MongoDB ${info.version}`;
   const isFerret = Boolean(info.ferretdbVersion);
-  const databaseName = info.ferretdbVersion ? `FerretDB ${info.ferretdbVersion}${serverKind === 'ferretdb' ? ' (SQLite backend)' : ''}` : `MongoDB ${info.version}`;
+  const databaseName = info.ferretdbVersion
+    ? `FerretDB ${info.ferretdbVersion}${serverKind === 'ferretdb' ? ' (SQLite backend)' : ''}`
+    : `MongoDB ${info.version}`;
   await db.dropDatabase();
 
   const env = {
@@ -679,7 +717,22 @@ async function main() {
     mean: loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length),
     max: Math.max(loadStart, ...loadSamples),
   };
-  const results = { env, load, disturbance: { ...disturbance, budgetLeftSeconds: disturbanceBudgetMs / 1000 }, apps: APPS, workloads: WORKLOADS, matrix, ...lostFigures, stored, rss, scaling, warnings, isFerret, quick: QUICK, finishedAt: new Date().toISOString() };
+  const results = {
+    env,
+    load,
+    disturbance: { ...disturbance, budgetLeftSeconds: disturbanceBudgetMs / 1000 },
+    apps: APPS,
+    workloads: WORKLOADS,
+    matrix,
+    ...lostFigures,
+    stored,
+    rss,
+    scaling,
+    warnings,
+    isFerret,
+    quick: QUICK,
+    finishedAt: new Date().toISOString(),
+  };
   if (args.saveJson) writeFileSync(args.saveJson, `${JSON.stringify(results, null, 1)}\n`);
   log(`\n${formatConsoleTables(results)}`);
   if (CFG.writeDocs) {

@@ -120,7 +120,8 @@ class Relay {
         this.#counts.serialized++;
         this.#counts.byName.set(info.command ?? '?', (this.#counts.byName.get(info.command ?? '?') ?? 0) + 1);
         this.#upstream.write(message);
-        if (info.flagBits & MORE_TO_COME) this.#slot.release(this); // no reply will come
+        if (info.flagBits & MORE_TO_COME)
+          this.#slot.release(this); // no reply will come
         else this.#holding = info.requestId;
         this.#pump();
       });

@@ -9,15 +9,13 @@ export type Callback<T> = (err: Error | null, result?: T) => void;
  * A native Promise with the two helpers the old package's promises had. Promises derived
  * with `.then()` / `.catch()` / `.finally()` are CompatPromises too (via Symbol.species).
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only narrows then/catch/finally's return types.
 export class CompatPromise<T> extends Promise<T> {
   /**
    * Ends a chain: like `then`, but a failure nobody handled is rethrown on a later tick
    * (as an uncaught exception) instead of vanishing.
    */
-  done(
-    onFulfilled?: ((value: T) => unknown) | null,
-    onRejected?: ((reason: unknown) => unknown) | null,
-  ): void {
+  done(onFulfilled?: ((value: T) => unknown) | null, onRejected?: ((reason: unknown) => unknown) | null): void {
     this.then(onFulfilled, onRejected).then(undefined, (err: unknown) => {
       setImmediate(() => {
         throw err;
@@ -36,8 +34,10 @@ export class CompatPromise<T> extends Promise<T> {
 export interface CompatPromise<T> {
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null, // any, as in lib.es5.d.ts
+    // biome-ignore lint/suspicious/noExplicitAny: the reason is `any` in lib.es5.d.ts; unknown would break assignability to Promise.
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): CompatPromise<R1 | R2>;
+  // biome-ignore lint/suspicious/noExplicitAny: as in lib.es5.d.ts (see then).
   catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): CompatPromise<T | R>;
   finally(onFinally?: (() => void) | null): CompatPromise<T>;
 }

@@ -151,7 +151,9 @@ export const CONNECT_OPTIONS = {
   client: raw<MongoClient>(),
   clientOptions: raw<MongoClientOptions>(),
   expires: option(FOURTEEN_DAYS_MS, positiveMs),
-  autoRemove: option<AutoRemove>('native', (name, value, fallback) => oneOf(name, value, ['native', 'interval', 'disabled'] as const, fallback)),
+  autoRemove: option<AutoRemove>('native', (name, value, fallback) =>
+    oneOf(name, value, ['native', 'interval', 'disabled'] as const, fallback),
+  ),
   autoRemoveInterval: option(DEFAULT_SWEEP_INTERVAL_MS, positiveMs),
   rolling: option(false, boolean),
   touchAfter: option(0, milliseconds),
@@ -204,7 +206,8 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
   if (/[/\\. "$\0]/.test(dbName)) fail(`db must be a database name without / \\ . space " $ or NUL, got: ${describe(dbName)}`);
 
   const { autoRemoveInterval, rolling, touchAfter } = options;
-  if (autoRemoveInterval > MAX_TIMER_MS) fail(`autoRemoveInterval must be at most ${MAX_TIMER_MS} ms (about 24 days), got: ${autoRemoveInterval}`);
+  if (autoRemoveInterval > MAX_TIMER_MS)
+    fail(`autoRemoveInterval must be at most ${MAX_TIMER_MS} ms (about 24 days), got: ${autoRemoveInterval}`);
   if (touchAfter > 0 && !rolling) fail('touchAfter only has an effect with rolling: true; set rolling or drop touchAfter');
 
   return {

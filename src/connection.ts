@@ -116,7 +116,8 @@ async function open(config: StoreConfig): Promise<Connected> {
     const sessions = new SessionCollection(collection);
     const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
     const store: SessionStore = { sessions, legacy, policy, now, sizeGuard };
-    const stopSweeper = removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
+    const stopSweeper =
+      removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
     return { store, client, ownsClient, stopSweeper };
   } catch (err) {
     if (ownsClient) await client.close().catch(() => undefined);

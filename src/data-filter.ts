@@ -44,20 +44,24 @@ function checkFilterValue(value: unknown, path: string, depth: number): void {
         `the filter value at ${describeKey(path)} is undefined, which would match every session without that key; ` +
           'pass a value, or null to match sessions without it on purpose',
       );
+      break;
     case 'function':
     case 'symbol':
       invalid(`the filter value at ${describeKey(path)} is a ${typeof value}, which is not data`);
+      break;
   }
   if (value === null || value instanceof Date || value instanceof RegExp) return;
   if (depth > MAX_DEPTH) invalid(`the filter is nested more than ${MAX_DEPTH} levels deep`);
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return;
   if (ALLOWED_BSON.some((type) => value instanceof type)) return;
   if (Array.isArray(value)) {
-    value.forEach((item: unknown, i) => checkFilterValue(item, `${path}.${i}`, depth + 1));
+    for (const [i, item] of (value as unknown[]).entries()) checkFilterValue(item, `${path}.${i}`, depth + 1);
     return;
   }
   if (!isPlainObject(value)) {
-    invalid(`the filter value at ${describeKey(path)} is a class instance (${(value as object).constructor?.name ?? 'unknown'}); use plain objects`);
+    invalid(
+      `the filter value at ${describeKey(path)} is a class instance (${(value as object).constructor?.name ?? 'unknown'}); use plain objects`,
+    );
   }
   for (const key of Object.keys(value as object)) {
     if (CODE_OPERATORS.has(key)) invalid(`the filter may not use ${key}`);

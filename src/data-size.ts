@@ -86,6 +86,9 @@ export async function probeSizeGuard(collection: Collection<SessionDocument>, da
   } catch (err) {
     if (!(err instanceof MongoServerError)) throw databaseError('checking what the server supports', err);
   }
-  if (!supported) await collection.deleteOne({ _id: PROBE_ID }).catch((err: unknown) => Promise.reject(databaseError('checking what the server supports', err)));
+  if (!supported)
+    await collection
+      .deleteOne({ _id: PROBE_ID })
+      .catch((err: unknown) => Promise.reject(databaseError('checking what the server supports', err)));
   return supported;
 }

@@ -19,11 +19,7 @@ declare global {
 }
 
 /** `(req, res, next)`: Connect's middleware signature, which Express, Connect and Polka call. */
-export type SessionMiddleware = (
-  req: IncomingMessage & { session?: Session },
-  res: ServerResponse,
-  next: (err?: unknown) => void,
-) => void;
+export type SessionMiddleware = (req: IncomingMessage & { session?: Session }, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /**
  * Middleware that sets `req.session = new MongoSess(req, res, options)`. Call

@@ -122,8 +122,7 @@ export class SessionCollection {
    * stored). Created even where nothing was stored, so a concurrent slow write finds it.
    */
   end(digest: SessionDigest, tombstone: Tombstone): Promise<SessionDocument | null> {
-    const run = (upsert: boolean) =>
-      this.#collection.findOneAndReplace({ _id: digest }, tombstone, { upsert, returnDocument: 'before' });
+    const run = (upsert: boolean) => this.#collection.findOneAndReplace({ _id: digest }, tombstone, { upsert, returnDocument: 'before' });
     return attempt('ending the session', () => upsertOnce(run));
   }
 

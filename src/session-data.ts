@@ -51,10 +51,10 @@ function storable(value: unknown, where: Where, depth: number, maxDepth: number,
     case 'undefined':
       return null;
     case 'bigint':
-      invalid(`the value at ${describePath(where)} is a bigint, which would come back as a number; store Long or a string`);
+      return invalid(`the value at ${describePath(where)} is a bigint, which would come back as a number; store Long or a string`);
     case 'function':
     case 'symbol':
-      invalid(`the value at ${describePath(where)} is a ${typeof value}, which is not data`);
+      return invalid(`the value at ${describePath(where)} is a ${typeof value}, which is not data`);
   }
   if (value === null || value instanceof Date) return value;
   if (depth > maxDepth) {
@@ -84,13 +84,15 @@ function storable(value: unknown, where: Where, depth: number, maxDepth: number,
   if (!isPlainObject(object)) {
     invalid(`the value at ${describePath(where)} is a class instance (${object.constructor?.name ?? 'unknown'}); store plain objects`);
   }
-  if ('_bsontype' in object) invalid(`the value at ${describePath(where)} has a _bsontype key, which the driver would misread as a BSON type`);
+  if ('_bsontype' in object)
+    invalid(`the value at ${describePath(where)} has a _bsontype key, which the driver would misread as a BSON type`);
 
   ancestors.add(object);
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(object)) {
     checkSegment(key, () => `key at ${describePath(where)}:`);
-    if (key.includes('.')) invalid(`key ${describeKey(key)} at ${describePath(where)} contains '.'; only top-level keys may be dotted paths`);
+    if (key.includes('.'))
+      invalid(`key ${describeKey(key)} at ${describePath(where)} contains '.'; only top-level keys may be dotted paths`);
     const item = (object as Record<string, unknown>)[key];
     const stored = storable(item, { parent: where, key }, depth + 1, maxDepth, ancestors);
     if (stored !== item && !copy) copy = { ...object };

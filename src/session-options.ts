@@ -1,7 +1,18 @@
 import Keygrip from 'keygrip';
 import { HmacSigner, keygripSigner, type CookieSigner } from './cookie-signer.js';
 import { FOURTEEN_DAYS_MS } from './connect-options.js';
-import { boolean, describe, fail, milliseconds, nonEmptyString, oneOf, option, raw, readOptions, type OptionSpec } from './validate-option.js';
+import {
+  boolean,
+  describe,
+  fail,
+  milliseconds,
+  nonEmptyString,
+  oneOf,
+  option,
+  raw,
+  readOptions,
+  type OptionSpec,
+} from './validate-option.js';
 
 export type SameSite = 'lax' | 'strict' | 'none';
 export type SignatureAlgorithm = 'sha256' | 'sha512' | 'sha1';
@@ -122,7 +133,10 @@ const resolved = new WeakMap<object, CookieConfig>();
 let defaults: CookieConfig | undefined;
 
 export function resolveSessionOptions(input: unknown): CookieConfig {
-  if (input === undefined || input === null) return (defaults ??= resolveFresh({}));
+  if (input === undefined || input === null) {
+    defaults ??= resolveFresh({});
+    return defaults;
+  }
   if (typeof input !== 'object') return resolveFresh(input);
   let config = resolved.get(input);
   if (!config) {

@@ -3,7 +3,7 @@ import { deliver, splitCallback, type Callback, type CompatPromise } from './cal
 import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
 import { isLegacySessionId } from './legacy.js';
 import { creationTimes, deadlineOf, isLive, liveFilter, rollingExpiry, touchTarget } from './lifetime.js';
-import type { SessionDocument, WriteOps } from './session-collection.js';
+import type { WriteOps } from './session-collection.js';
 import { SessionCookie } from './session-cookie.js';
 import { sizeFilter, tooLargeError } from './data-size.js';
 import { buildSet, buildUnset, DATA_FIELD, readPath } from './session-data.js';

@@ -91,7 +91,11 @@ type Resolved<Table> = { -readonly [K in keyof Table]: Table[K] extends OptionSp
  * Reads an options object against its table: unknown names are refused (listing the known
  * ones), and each option is checked, or given its default. The table is the one list of names.
  */
-export function readOptions<Table extends Record<string, OptionSpec<unknown>>>(label: string, input: unknown, table: Table): Resolved<Table> {
+export function readOptions<Table extends Record<string, OptionSpec<unknown>>>(
+  label: string,
+  input: unknown,
+  table: Table,
+): Resolved<Table> {
   const options = checkObject(`${label} options`, input);
   const names = Object.keys(table);
   checkKnownKeys(label, options, names);

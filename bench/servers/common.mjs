@@ -4,7 +4,18 @@ import http from 'node:http';
 import { MongoClient } from 'mongodb';
 
 /** Commands that are connection chatter, not work done for a request. */
-const NOT_COUNTED = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 'buildInfo', 'buildinfo', 'saslStart', 'saslContinue', 'getnonce']);
+const NOT_COUNTED = new Set([
+  'hello',
+  'isMaster',
+  'ismaster',
+  'ping',
+  'endSessions',
+  'buildInfo',
+  'buildinfo',
+  'saslStart',
+  'saslContinue',
+  'getnonce',
+]);
 
 /** Paths served by every app; only these count as requests. */
 export const WORKLOAD_PATHS = new Set(['/login', '/read', '/set', '/readset', '/new', '/setkey', '/dump']);

@@ -9,7 +9,10 @@ import { createStats, env, monitoredClient, WORKLOAD_PATHS } from './common.mjs'
 const { client, commands } = await monitoredClient();
 // FerretDB 1.x refuses TTL indexes, and connect-mongo's 'native' mode then fails every request:
 // there, use its 'interval' removal (mongosess falls back to the same on its own).
-const info = await client.db('admin').command({ buildInfo: 1 }).catch(() => ({}));
+const info = await client
+  .db('admin')
+  .command({ buildInfo: 1 })
+  .catch(() => ({}));
 const autoRemove = typeof info.ferretdbVersion === 'string' ? 'interval' : 'native';
 
 const store = MongoStore.create({

@@ -18,7 +18,6 @@ const stats = createStats(commands);
 const sessionOptions = { keys: [env('BENCH_SECRET')] };
 let counter = 0;
 
-
 const server = createServer((req, res) => {
   const { path, k } = parseUrl(req.url);
   if (path === '/__stats') return stats.respond(req.url, res);

@@ -23,12 +23,10 @@ const server = createServer((req, res) => {
   if (path === '/login') {
     const _id = randomBytes(32).toString('base64url');
     const now = Date.now();
-    return sessions
-      .insertOne({ _id, d: { user: 'ann' }, createdAt: new Date(now), expiresAt: new Date(now + 14 * DAY) })
-      .then(() => {
-        res.setHeader('set-cookie', `sid=${_id}; Path=/; HttpOnly; SameSite=Lax`);
-        reply(res, 200, 'ok');
-      }, fail(res));
+    return sessions.insertOne({ _id, d: { user: 'ann' }, createdAt: new Date(now), expiresAt: new Date(now + 14 * DAY) }).then(() => {
+      res.setHeader('set-cookie', `sid=${_id}; Path=/; HttpOnly; SameSite=Lax`);
+      reply(res, 200, 'ok');
+    }, fail(res));
   }
   if (path === '/new') return reply(res, 200, 'user=undefined'); // nothing stored, nothing to do
   if (!sid) return reply(res, 400, 'no sid cookie');

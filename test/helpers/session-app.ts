@@ -55,7 +55,9 @@ export async function sessionApp(defaults: { options?: SessionOptions; tls?: Tls
       });
   };
 
-  const server = defaults.tls ? https.createServer({ key: defaults.tls.key, cert: defaults.tls.cert }, handler) : http.createServer(handler);
+  const server = defaults.tls
+    ? https.createServer({ key: defaults.tls.key, cert: defaults.tls.cert }, handler)
+    : http.createServer(handler);
   server.keepAliveTimeout = 1;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -128,6 +130,9 @@ export async function outcome(promise: Promise<unknown> | undefined): Promise<{ 
 export async function closeAll(app: SessionApp, client: MongoClient, db: string): Promise<void> {
   await app.close();
   await new Promise((resolve) => MongoSess.close(resolve));
-  await client.db(db).dropDatabase().catch(() => undefined);
+  await client
+    .db(db)
+    .dropDatabase()
+    .catch(() => undefined);
   await client.close();
 }

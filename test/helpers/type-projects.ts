@@ -57,7 +57,12 @@ function project(name: string, type: 'module' | 'commonjs', compilerOptions: Rec
 
 export const typeProjects = [
   project('nodenext-esm', 'module', { module: 'nodenext', moduleResolution: 'nodenext' }, { 'use.ts': usage }),
-  project('nodenext-cjs', 'commonjs', { module: 'nodenext', moduleResolution: 'nodenext' }, { 'use.ts': usage, 'require.ts': requireUsage }),
+  project(
+    'nodenext-cjs',
+    'commonjs',
+    { module: 'nodenext', moduleResolution: 'nodenext' },
+    { 'use.ts': usage, 'require.ts': requireUsage },
+  ),
   project('node10', 'commonjs', { module: 'commonjs', moduleResolution: 'node10' }, { 'use.ts': usage, 'require.ts': requireUsage }),
   project('bundler', 'module', { module: 'preserve', moduleResolution: 'bundler' }, { 'use.ts': usage }),
 ];

@@ -78,11 +78,7 @@ describe(`concurrency on one session, ${route}`, () => {
     const updates = commands.filter((c) => c.commandName === 'findAndModify');
     assert.equal(updates.length, 20);
     const setKeys = updates.map((c) => Object.keys(c.command['update'].$set)).sort();
-    assert.deepEqual(
-      setKeys,
-      Array.from({ length: 20 }, (_, i) => [`d.k${i}`]).sort(),
-      'every update is a $set of exactly one key',
-    );
+    assert.deepEqual(setKeys, Array.from({ length: 20 }, (_, i) => [`d.k${i}`]).sort(), 'every update is a $set of exactly one key');
   });
 
   it(`${PARALLEL} parallel requests on one session, each setting a different key: all ${PARALLEL} keys are there`, async () => {

@@ -8,7 +8,6 @@ import MongoSess, {
   MongoSessConfigError,
   MongoSessDatabaseError,
   MongoSessNotConnectedError,
-  MongoSessValidationError,
   type SessionOptions,
 } from '../../src/index.js';
 import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
@@ -289,16 +288,34 @@ describe('connected', () => {
       const session = new MongoSess(req, res);
       const results: unknown[] = [];
       for (const bad of [null, 'str', 42, [1], { _id: 'x' }]) {
-        results.push(await session.set(bad as never)!.then(() => 'ok', (e: Error) => [e.name, e.message]));
+        results.push(
+          await session.set(bad as never)!.then(
+            () => 'ok',
+            (e: Error) => [e.name, e.message],
+          ),
+        );
       }
-      results.push(await session.del('_id')!.then(() => 'ok', (e: Error) => e.message));
-      results.push(await session.get(42 as unknown as string).then(() => 'ok', (e: Error) => e.name));
+      results.push(
+        await session.del('_id')!.then(
+          () => 'ok',
+          (e: Error) => e.message,
+        ),
+      );
+      results.push(
+        await session.get(42 as unknown as string).then(
+          () => 'ok',
+          (e: Error) => e.name,
+        ),
+      );
       results.push(await new Promise((resolve) => session.set(null as never, (err) => resolve(err?.name))));
       send(res, results);
     });
     try {
       const results = (await rawRequest(server.url)).json();
-      assert.deepEqual(results.slice(0, 4).map((r: string[]) => r[0]), Array(4).fill('MongoSessValidationError'));
+      assert.deepEqual(
+        results.slice(0, 4).map((r: string[]) => r[0]),
+        Array(4).fill('MongoSessValidationError'),
+      );
       assert.deepEqual(results[4], ['MongoSessValidationError', 'mongosess: Cannot modify _id field.']);
       assert.equal(results[5], 'mongosess: Cannot modify _id field.');
       assert.equal(results[6], 'MongoSessValidationError');
@@ -373,16 +390,14 @@ describe('connected', () => {
 
   it('bad session options throw a MongoSessConfigError that names the option', async () => {
     const server = await serve((req, res) => {
-      const messages = [{ cookieName: 'a b' }, { keys: [] }, { path: '/;x' }, { expires: -1 }, { sameSite: 'loose' }].map(
-        (options) => {
-          try {
-            new MongoSess(req, res, options as never);
-            return 'no error';
-          } catch (err) {
-            return err instanceof MongoSessConfigError ? err.message : String(err);
-          }
-        },
-      );
+      const messages = [{ cookieName: 'a b' }, { keys: [] }, { path: '/;x' }, { expires: -1 }, { sameSite: 'loose' }].map((options) => {
+        try {
+          new MongoSess(req, res, options as never);
+          return 'no error';
+        } catch (err) {
+          return err instanceof MongoSessConfigError ? err.message : String(err);
+        }
+      });
       send(res, messages);
     });
     try {

@@ -46,7 +46,11 @@ describe('maxDataBytes holds for the stored session', () => {
     const result = reply.json();
     assert.equal(result.name, 'MongoSessValidationError', reply.body);
     assert.match(result.message, /^mongosess: .*bytes of nulls padding arrays, over the limit of 65536 \(maxDataBytes\)/);
-    assert.deepEqual(commands.map((c) => c.commandName), [], 'nothing sent');
+    assert.deepEqual(
+      commands.map((c) => c.commandName),
+      [],
+      'nothing sent',
+    );
     assert.deepEqual(await collection.findOne({ _id: digest(sid) }), before);
     // An index whose padding fits is written as before.
     const small = await app.run((s) => s.set({ 'list.3': 4 }).then(() => s.get('list')), { browser });
@@ -67,7 +71,10 @@ describe('maxDataBytes holds for the stored session', () => {
     await collection.deleteOne({ _id: probeCheck });
     assert.equal(supported, matched, 'the probe agrees with what the filter does on this server');
     assert.equal(await collection.countDocuments({ _id: 'mongosess:size-probe' as SessionDigest }), 0, 'the probe leaves nothing behind');
-    assert.equal(warnings.some((w) => /cannot evaluate \$bsonSize/.test(w)), !supported);
+    assert.equal(
+      warnings.some((w) => /cannot evaluate \$bsonSize/.test(w)),
+      !supported,
+    );
   });
 
   it('a set() that would take the stored data past maxDataBytes is refused, nothing written, the session kept', async (t) => {

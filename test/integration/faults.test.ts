@@ -367,7 +367,13 @@ describe('faults: the database goes away and comes back', { skip }, () => {
 
   describe('close() while requests are in flight', () => {
     it('in this process: each request finishes or fails with a typed error; no socket to the database remains', async () => {
-      await MongoSess.connect({ uri: own.uri, db: uniqueDbName('faults_close'), operationTimeout: OPERATION_TIMEOUT, autoRemove: 'interval', warn });
+      await MongoSess.connect({
+        uri: own.uri,
+        db: uniqueDbName('faults_close'),
+        operationTimeout: OPERATION_TIMEOUT,
+        autoRemove: 'interval',
+        warn,
+      });
       let inside = 0;
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
@@ -446,7 +452,13 @@ describe('faults: the database goes away and comes back', { skip }, () => {
             });
             void exit.then(({ code, signal }) => reject(new Error(`child exited (code ${code}, signal ${signal}) before its RESULT`)));
           });
-          if ((await within(done.then(() => true), 60_000)) === undefined) throw new Error('no RESULT from the child within 60 s');
+          if (
+            (await within(
+              done.then(() => true),
+              60_000,
+            )) === undefined
+          )
+            throw new Error('no RESULT from the child within 60 s');
 
           const result = JSON.parse(resultLine) as {
             replies: { path: string; status: number; body: string }[];
@@ -466,7 +478,11 @@ describe('faults: the database goes away and comes back', { skip }, () => {
             result.replies.filter((r) => r.path === '/late').every((r) => JSON.parse(r.body).name === 'MongoSessNotConnectedError'),
             `requests after close() get MongoSessNotConnectedError: ${JSON.stringify(result.replies.filter((r) => r.path === '/late'))}`,
           );
-          assert.deepEqual({ err: result.closed.err, result: result.closed.result }, { err: null, result: true }, 'close() calls back (null, true)');
+          assert.deepEqual(
+            { err: result.closed.err, result: result.closed.result },
+            { err: null, result: true },
+            'close() calls back (null, true)',
+          );
           assert.ok(result.closed.ms < ANSWER_WITHIN, `close() called back after ${result.closed.ms} ms: bounded`);
           assert.equal(result.connected, false);
           assert.deepEqual(result.unhandled, [], 'no unhandled rejection in the child');

@@ -26,8 +26,14 @@ async function routes(app: FastifyInstance): Promise<void> {
     const name: unknown = await request.session.get('name');
     return typeof name === 'string' ? name : 'none';
   });
-  app.get('/del', async (request) => (await request.session.del('name'), 'ok'));
-  app.get('/end', async (request) => (await request.session.end(), 'ok'));
+  app.get('/del', async (request) => {
+    await request.session.del('name');
+    return 'ok';
+  });
+  app.get('/end', async (request) => {
+    await request.session.end();
+    return 'ok';
+  });
 }
 
 /** Where @fastify/cookie is registered relative to mongosess, if at all. */
@@ -69,7 +75,9 @@ describe('mongosess/fastify', () => {
 
       it('every Set-Cookie line arrives, and @fastify/cookie reads the session cookie too', async () => {
         const browser = new Browser();
-        const expected = { none: ['direct'], 'registered first': ['flash'], 'registered after mongosess': ['direct', 'flash'] }[cookiePlugin];
+        const expected = { none: ['direct'], 'registered first': ['flash'], 'registered after mongosess': ['direct', 'flash'] }[
+          cookiePlugin
+        ];
         const first = await browser.get(`${server.url}/both`);
         assert.deepEqual(first.setCookie.map((line) => parseSetCookie(line).name).sort(), [...expected, 'sess', 'sess.sig'].sort());
         const second = await browser.get(`${server.url}/both`);

@@ -39,7 +39,11 @@ MongoSess.connect({ uri: ${JSON.stringify(MONGODB_URI)}, db: ${JSON.stringify(un
 
 describe('the built subpath exports', () => {
   it("require('mongosess/express') uses the connection of require('mongosess')", () => {
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    });
     assert.deepEqual(JSON.parse(out), { body: 'world', koa: 'function', fastify: { name: 'mongosess', fastify: '5.x' } });
   });
 

@@ -83,7 +83,11 @@ describe('session lifetime', () => {
     clock = created + HOUR - MINUTE;
     reset();
     assert.equal((await browser.get(`${app.url}/get`)).json().name, 'Ann');
-    assert.deepEqual(commands.map((c) => c.commandName), ['find'], 'reading writes nothing without rolling');
+    assert.deepEqual(
+      commands.map((c) => c.commandName),
+      ['find'],
+      'reading writes nothing without rolling',
+    );
     assert.equal((await stored(first._id))?.['expiresAt'].getTime(), created + HOUR);
 
     clock = created + HOUR + 1;
@@ -143,7 +147,11 @@ describe('session lifetime', () => {
     clock = start + 11 * MINUTE;
     reset();
     await browser.get(`${app.url}/get`);
-    assert.deepEqual(commands.map((c) => c.commandName), ['find', 'update'], 'one extension once touchAfter passed');
+    assert.deepEqual(
+      commands.map((c) => c.commandName),
+      ['find', 'update'],
+      'one extension once touchAfter passed',
+    );
     assert.equal((await stored(sid))?.['expiresAt'].getTime(), clock + HOUR);
   });
 
@@ -154,7 +162,10 @@ describe('session lifetime', () => {
     clock += 10 * MINUTE;
     reset();
     await browser.get(`${app.url}/set?v=${encodeURIComponent('{"b":2}')}`);
-    assert.deepEqual(commands.map((c) => c.commandName), ['findAndModify']);
+    assert.deepEqual(
+      commands.map((c) => c.commandName),
+      ['findAndModify'],
+    );
     assert.equal((await stored(sid))?.['expiresAt'].getTime(), clock + HOUR);
   });
 
@@ -244,7 +255,10 @@ describe('session lifetime', () => {
     assert.equal(await MongoSess.countSessions({ userId: 7 }), 3);
     const listed = await MongoSess.listSessions({ userId: 7 });
     assert.equal(listed.length, 3);
-    assert.deepEqual(listed.map((s) => s.data['userId']), [7, 7, 7]);
+    assert.deepEqual(
+      listed.map((s) => s.data['userId']),
+      [7, 7, 7],
+    );
     assert.ok(listed.every((s) => s.expiresAt instanceof Date && s.createdAt instanceof Date));
     assert.equal((await MongoSess.listSessions({ userId: { $in: [7, 8] } }, { limit: 2 })).length, 2);
 
@@ -320,8 +334,10 @@ describe('session lifetime', () => {
     await MongoSess.connect({ client, db: changeDb, now, expires: 3 * HOUR, warn: () => undefined });
     const second = (await new Browser().get(`${app.url}/set?v=${encodeURIComponent('{"a":2}')}`)).json()._id;
     const sessions = client.db(changeDb).collection('sessions');
-    const expiryOf = async (sid: string) =>
-      ((await sessions.findOne({ _id: digestOfCookie(sid) }))?.['expiresAt'] as Date).getTime();
+    const expiryOf = async (sid: string) => {
+      const doc = await sessions.findOne({ _id: digestOfCookie(sid) });
+      return (doc?.['expiresAt'] as Date | undefined)?.getTime();
+    };
     assert.equal(await expiryOf(first), clock + HOUR);
     assert.equal(await expiryOf(second), clock + 3 * HOUR);
   });

@@ -47,7 +47,10 @@ describe('the npm package', () => {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
     // @types/node at the version the repository uses: the published types refer to node:http.
     const typesNode = `@types/node@${JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8')).version}`;
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball), typesNode], { cwd: dir, stdio: 'ignore' });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball), typesNode], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -105,8 +108,13 @@ console.log(JSON.stringify({ keys: Object.keys(named), differing, self: [require
   });
 
   it("require('mongosess') is MongoSess itself and works against the server", () => {
-    writeFileSync(join(dir, 'use.cjs'), roundTrip("const MongoSess = require('mongosess'); const require_ = require;", uniqueDbName('cjs')));
-    const out = JSON.parse(execFileSync('node', ['use.cjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } }));
+    writeFileSync(
+      join(dir, 'use.cjs'),
+      roundTrip("const MongoSess = require('mongosess'); const require_ = require;", uniqueDbName('cjs')),
+    );
+    const out = JSON.parse(
+      execFileSync('node', ['use.cjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } }),
+    );
     assert.deepEqual(out, { body: 'world', cookie: 'sess', errorClass: 'function' });
   });
 
@@ -118,7 +126,9 @@ console.log(JSON.stringify({ keys: Object.keys(named), differing, self: [require
         uniqueDbName('esm'),
       ),
     );
-    const out = JSON.parse(execFileSync('node', ['use.mjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } }));
+    const out = JSON.parse(
+      execFileSync('node', ['use.mjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } }),
+    );
     assert.deepEqual(out, { body: 'world', cookie: 'sess', errorClass: 'function' });
   });
 });

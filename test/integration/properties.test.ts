@@ -109,7 +109,11 @@ class SessionsInRequests {
       await this.finish();
       const held = new Promise<{ session: Session; release: () => void }>((resolve) => (this.#waiting = resolve));
       const reply = new Browser().get(this.#server!.url);
-      const current = { ...(await Promise.race([held, reply.then((r) => Promise.reject(new Error(`answered early: ${r.body}`)))])), reply, uses: 0 };
+      const current = {
+        ...(await Promise.race([held, reply.then((r) => Promise.reject(new Error(`answered early: ${r.body}`)))])),
+        reply,
+        uses: 0,
+      };
       this.#current = current;
     }
     this.#current.uses++;
@@ -151,7 +155,10 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * synchronous throw, on a callback called twice, on a callback style that returns a value, or
  * on a promise style that returns none.
  */
-async function outcome(style: 'promise' | 'callback', call: (cb?: (err: Error | null, value?: unknown) => void) => unknown): Promise<Outcome> {
+async function outcome(
+  style: 'promise' | 'callback',
+  call: (cb?: (err: Error | null, value?: unknown) => void) => unknown,
+): Promise<Outcome> {
   if (style === 'promise') {
     let returned: unknown;
     assert.doesNotThrow(() => (returned = call()), 'never a synchronous throw');
@@ -205,9 +212,41 @@ function assertTyped(result: Outcome, what: string): void {
 /** Keys that are hostile to MongoDB, to prototypes, or to the dotted-path syntax. */
 const hostileKey = fc.oneof(
   fc.constantFrom(
-    '$x', '$set', '$where', 'a.b', 'a..b', '.a', 'a.', '.', '..', '__proto__', 'constructor', 'prototype',
-    '', '\0', 'a\0b', '_id', '_id.x', '_bsontype', 'd', 'd.x', 'toString', 'hasOwnProperty', 'a.__proto__',
-    'a.$b', 'a.constructor.prototype', 'ü.ñ', '\u{1F600}', '\ud800', '\udfff.x', 'x'.repeat(2000), ' ', '\t', '0', '-1', 'NaN',
+    '$x',
+    '$set',
+    '$where',
+    'a.b',
+    'a..b',
+    '.a',
+    'a.',
+    '.',
+    '..',
+    '__proto__',
+    'constructor',
+    'prototype',
+    '',
+    '\0',
+    'a\0b',
+    '_id',
+    '_id.x',
+    '_bsontype',
+    'd',
+    'd.x',
+    'toString',
+    'hasOwnProperty',
+    'a.__proto__',
+    'a.$b',
+    'a.constructor.prototype',
+    'ü.ñ',
+    '\u{1F600}',
+    '\ud800',
+    '\udfff.x',
+    'x'.repeat(2000),
+    ' ',
+    '\t',
+    '0',
+    '-1',
+    'NaN',
   ),
   fc.string({ unit: 'binary', maxLength: 12 }),
   fc.string({ maxLength: 6 }).map((s) => `$${s}`),
@@ -281,7 +320,10 @@ const oddValues = fc.constantFrom<unknown>(
   Object.create(null),
   [1, , 3], // eslint-disable-line no-sparse-arrays
   new Array(5),
-  labelled('<an array of 200,000 numbers>', Array.from({ length: 200_000 }, (_, i) => i)),
+  labelled(
+    '<an array of 200,000 numbers>',
+    Array.from({ length: 200_000 }, (_, i) => i),
+  ),
   labelled("<{ big: 'x' × 1 MiB }>", { big: 'x'.repeat(1024 * 1024) }),
   labelled("<{ a: 'x' × 1000, …, j: 'x' × 1000 }>", Object.fromEntries('abcdefghij'.split('').map((k) => [k, 'x'.repeat(1000)]))),
   { emoji: '\u{1F600}', lone: '\ud800', nul: 'a\0b' },
@@ -311,7 +353,10 @@ const value: fc.Arbitrary<unknown> = fc.oneof({ weight: 6, arbitrary: anything }
 const setArgument: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: anything },
   { weight: 1, arbitrary: oddValues },
-  { weight: 4, arbitrary: fc.array(fc.tuple(fc.oneof(hostileKey, fc.string({ maxLength: 8 })), value), { maxLength: 4 }).map((e) => objectOf(e)) },
+  {
+    weight: 4,
+    arbitrary: fc.array(fc.tuple(fc.oneof(hostileKey, fc.string({ maxLength: 8 })), value), { maxLength: 4 }).map((e) => objectOf(e)),
+  },
   { weight: 1, arbitrary: fc.array(fc.tuple(hostileKey, value), { maxLength: 3 }).map((e) => objectOf(e, true)) },
   {
     weight: 2,
@@ -324,7 +369,10 @@ const setArgument: fc.Arbitrary<unknown> = fc.oneof(
 /** A key for `get()`/`del()`: anything but a function (a function is the callback). */
 const keyArgument: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: hostileKey },
-  { weight: 2, arbitrary: fc.constantFrom('a', 'a.b', 'a.c', 'a.c.0', 'a.c.length', 's', 's.length', 'arr', 'arr.1', 'n', 'n.x', 'missing.deep.path') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('a', 'a.b', 'a.c', 'a.c.0', 'a.c.length', 's', 's.length', 'arr', 'arr.1', 'n', 'n.x', 'missing.deep.path'),
+  },
   { weight: 2, arbitrary: anything.filter((v) => typeof v !== 'function') },
   { weight: 1, arbitrary: oddValues.filter((v) => typeof v !== 'function') },
 );
@@ -382,12 +430,20 @@ describe('properties', () => {
       const cookieValue = fc.oneof(
         { weight: 4, arbitrary: storedId },
         { weight: 1, arbitrary: storedId.map((id) => `"${id}"`) },
-        { weight: 1, arbitrary: fc.tuple(storedId, fc.nat(42), fc.constantFrom('A', '-', '_', '0')).map(([id, i, c]) => id.slice(0, i) + c + id.slice(i + 1)) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(storedId, fc.nat(42), fc.constantFrom('A', '-', '_', '0'))
+            .map(([id, i, c]) => id.slice(0, i) + c + id.slice(i + 1)),
+        },
         { weight: 1, arbitrary: fc.tuple(storedId, fc.constantFrom('x', ' ', '=', '"', '%20')).map(([id, s]) => id + s) },
         { weight: 1, arbitrary: storedId.map((id) => id.slice(1)) },
         { weight: 2, arbitrary: validId },
         { weight: 1, arbitrary: legacyId },
-        { weight: 1, arbitrary: fc.constantFrom('', '"', '""', 'null', 'undefined', '[object Object]', '{"$gt":""}', '__proto__', '%00', 'deleted') },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom('', '"', '""', 'null', 'undefined', '[object Object]', '{"$gt":""}', '__proto__', '%00', 'deleted'),
+        },
         { weight: 3, arbitrary: junk },
       );
       /** A name=value pair; `sess.sig` values are signatures of some value, right or wrong. */
@@ -396,7 +452,11 @@ describe('properties', () => {
         {
           weight: 4,
           arbitrary: fc
-            .tuple(fc.oneof(storedId, cookieValue), fc.constantFrom('sha256', 'sha1', 'tampered', 'other-key', 'random', 'empty'), fc.string({ maxLength: 30 }))
+            .tuple(
+              fc.oneof(storedId, cookieValue),
+              fc.constantFrom('sha256', 'sha1', 'tampered', 'other-key', 'random', 'empty'),
+              fc.string({ maxLength: 30 }),
+            )
             .map(([v, how, random]) => {
               const good = hmac(how === 'sha1' ? 'sha1' : 'sha256', onTheWire(v));
               const sig = {
@@ -413,7 +473,10 @@ describe('properties', () => {
         {
           weight: 2,
           arbitrary: fc
-            .tuple(fc.constantFrom('SESS', ' sess', 'sess ', 'xsess', 'sess.sig.sig', 'sess.', 'ses', 'other', '', '$where', 'sess\t'), junk)
+            .tuple(
+              fc.constantFrom('SESS', ' sess', 'sess ', 'xsess', 'sess.sig.sig', 'sess.', 'ses', 'other', '', '$where', 'sess\t'),
+              junk,
+            )
             .map(([n, v]) => `${n}=${v}`),
         },
         { weight: 1, arbitrary: junk },
@@ -567,7 +630,10 @@ describe('properties', () => {
     await held.start();
     const seen = new Map<string, number>();
     const plausibleKey = fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom('a', 'a.b', 'a.c', 'a.c.length', 's', 's.length', 'arr', 'arr.length', 'n', 'n.x', 'missing.deep.path') },
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom('a', 'a.b', 'a.c', 'a.c.length', 's', 's.length', 'arr', 'arr.length', 'n', 'n.x', 'missing.deep.path'),
+      },
       { weight: 1, arbitrary: fc.stringMatching(/^[a-z]{1,3}(\.[a-z]{1,3}){0,2}$/) },
       { weight: 1, arbitrary: hostileKey },
     );
@@ -582,7 +648,10 @@ describe('properties', () => {
             // FerretDB 1.x removes the element), so paths with an index are not read back.
             for (const key of keys.filter((k) => !k.split('.').some((segment) => /^\d+$/.test(segment)))) {
               const after = await session.get(key);
-              assert.ok(after === undefined || after === null, `del(${JSON.stringify(key)}) resolved, yet get(${JSON.stringify(key)}) is ${JSON.stringify(after)}`);
+              assert.ok(
+                after === undefined || after === null,
+                `del(${JSON.stringify(key)}) resolved, yet get(${JSON.stringify(key)}) is ${JSON.stringify(after)}`,
+              );
             }
           }
           seen.set(kindOf(result), (seen.get(kindOf(result)) ?? 0) + 1);
@@ -600,7 +669,11 @@ describe('properties', () => {
     await held.start();
     try {
       const session = await held.session();
-      for (const keys of [['arr', 'arr.1'], ['a', 'a.b'], ['a.c.0', 'a.c']]) {
+      for (const keys of [
+        ['arr', 'arr.1'],
+        ['a', 'a.b'],
+        ['a.c.0', 'a.c'],
+      ]) {
         const result = await outcome('promise', () => session.del(...keys));
         assert.equal(result.ok, false, `del(${keys.join(', ')}) resolved`);
         const error = (result as { error: Error }).error;

@@ -90,7 +90,10 @@ describe('database commands per request', () => {
   it('a new visitor who sets: 1 command, an upsert', async () => {
     reset();
     await new Browser().get(`${app.url}/set`);
-    assert.deepEqual(commands.map((c) => c.commandName), ['findAndModify']);
+    assert.deepEqual(
+      commands.map((c) => c.commandName),
+      ['findAndModify'],
+    );
     assert.equal(commands[0]?.command['upsert'], true);
   });
 });

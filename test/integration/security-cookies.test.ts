@@ -56,7 +56,10 @@ describe('security: cookies', () => {
     await app.close();
     await https?.close();
     await new Promise((resolve) => MongoSess.close(resolve));
-    await client.db(db).dropDatabase().catch(() => undefined);
+    await client
+      .db(db)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
   });
 
@@ -124,7 +127,13 @@ describe('security: cookies', () => {
         ['new session', (s) => s.sid],
         ['set', (s) => s.set({ a: 1 }).then(() => s.sid)],
         ['regenerate', (s) => s.regenerate()],
-        ['expire', (s) => (s.expire(), true)],
+        [
+          'expire',
+          (s) => {
+            s.expire();
+            return true;
+          },
+        ],
         ['end', (s) => s.end()],
       ];
       const ids: string[] = [];
@@ -226,7 +235,10 @@ describe('security: cookies', () => {
       assert.equal(rotated.json(), 'ann', 'the older signature is accepted');
       assert.equal(cookie(rotated, 'sess').value, sid, 'same session');
       assert.equal(cookie(rotated, 'sess.sig').value, hmac('sha256', NEWEST, `sess=${sid}`), 're-signed with the newest key');
-      assert.deepEqual(commands.map((c) => c.commandName), ['find']);
+      assert.deepEqual(
+        commands.map((c) => c.commandName),
+        ['find'],
+      );
 
       const later = await app.run((s) => s.get('user'), { browser, options: { keys: [NEWEST] } });
       assert.equal(later.json(), 'ann', 'the re-signed cookie works once the older key is retired');
@@ -235,15 +247,24 @@ describe('security: cookies', () => {
 
     it('a cookie signed with a key that was removed from the list is a fresh session, found without a database command', async () => {
       const browser = new Browser();
-      const sid: string = (await app.run((s) => s.set({ user: 'bob' }).then(() => s.sid), { browser, options: { keys: [REMOVED] } })).json();
+      const sid: string = (
+        await app.run((s) => s.set({ user: 'bob' }).then(() => s.sid), { browser, options: { keys: [REMOVED] } })
+      ).json();
       for (const sig of [hmac('sha256', REMOVED, `sess=${sid}`), hmac('sha1', REMOVED, `sess=${sid}`)]) {
         reset();
-        const reply = await app.run((s) => s.get(), { options: { keys: [NEWEST, OLDER] }, headers: { cookie: `sess=${sid}; sess.sig=${sig}` } });
+        const reply = await app.run((s) => s.get(), {
+          options: { keys: [NEWEST, OLDER] },
+          headers: { cookie: `sess=${sid}; sess.sig=${sig}` },
+        });
         assert.equal(reply.status, 200);
         assert.deepEqual(Object.keys(reply.json()), ['_id']);
         assert.notEqual(reply.json()._id, sid);
         assert.equal(cookie(reply, 'sess').value, reply.json()._id);
-        assert.deepEqual(commands.map((c) => c.commandName), [], 'no look-up for a cookie with a bad signature');
+        assert.deepEqual(
+          commands.map((c) => c.commandName),
+          [],
+          'no look-up for a cookie with a bad signature',
+        );
       }
     });
 
@@ -341,12 +362,15 @@ describe('security: cookies', () => {
     const tamperedCases: Array<[string, () => string]> = [
       ['no signature', () => `sess=${victimId}`],
       ['an empty signature', () => `sess=${victimId}; sess.sig=`],
-      ['the last character of the signature changed', () => `sess=${victimId}; sess.sig=${victimSig.slice(0, -1)}${victimSig.endsWith('A') ? 'B' : 'A'}`],
+      [
+        'the last character of the signature changed',
+        () => `sess=${victimId}; sess.sig=${victimSig.slice(0, -1)}${victimSig.endsWith('A') ? 'B' : 'A'}`,
+      ],
       ['a truncated signature', () => `sess=${victimId}; sess.sig=${victimSig.slice(0, 20)}`],
       ['a signature with one character more', () => `sess=${victimId}; sess.sig=${victimSig}A`],
       ['an 8 KB signature', () => `sess=${victimId}; sess.sig=${'A'.repeat(8192)}`],
       ['the signature of another id', () => `sess=${victimId}; sess.sig=${hmac('sha256', NEWEST, `sess=${newSessionId()}`)}`],
-      ['another id with the victim\'s signature', () => `sess=${newSessionId()}; sess.sig=${victimSig}`],
+      ["another id with the victim's signature", () => `sess=${newSessionId()}; sess.sig=${victimSig}`],
       ['a signature made for another cookie name', () => `sess=${victimId}; sess.sig=${hmac('sha256', NEWEST, `other=${victimId}`)}`],
       ['a signature made with a guessed key', () => `sess=${victimId}; sess.sig=${hmac('sha256', 'secret', `sess=${victimId}`)}`],
       ['a SHA-1 signature made with a guessed key', () => `sess=${victimId}; sess.sig=${new Keygrip(['secret']).sign(`sess=${victimId}`)}`],
@@ -354,7 +378,10 @@ describe('security: cookies', () => {
       ['JSON as signature', () => `sess=${victimId}; sess.sig={"$ne":null}`],
       ['non-ASCII signature', () => `sess=${victimId}; sess.sig=${latin1('sïgnätüre')}`],
       ['a malformed id carrying a valid signature', () => `sess={"$ne":null}; sess.sig=${hmac('sha256', NEWEST, 'sess={"$ne":null}')}`],
-      ['an oversized id carrying a valid signature', () => `sess=${'A'.repeat(8192)}; sess.sig=${hmac('sha256', NEWEST, `sess=${'A'.repeat(8192)}`)}`],
+      [
+        'an oversized id carrying a valid signature',
+        () => `sess=${'A'.repeat(8192)}; sess.sig=${hmac('sha256', NEWEST, `sess=${'A'.repeat(8192)}`)}`,
+      ],
     ];
 
     for (const [name, header] of tamperedCases) {

@@ -115,10 +115,13 @@ describe('security: hostile input', () => {
   describe('keys that would corrupt the session for later requests', () => {
     it("whatever keys set() accepts, get() still presents _id as the cookie's id (attempt: set({ '_id.x': 1 }))", async () => {
       const { browser, sid } = await storedSession();
-      const reply = await app.run(async (s) => {
-        const attempt = await outcome(s.set({ '_id.x': 1 }));
-        return { attempt, view: await s.get(), id: await s.get('_id') };
-      }, { browser });
+      const reply = await app.run(
+        async (s) => {
+          const attempt = await outcome(s.set({ '_id.x': 1 }));
+          return { attempt, view: await s.get(), id: await s.get('_id') };
+        },
+        { browser },
+      );
       assert.equal(reply.status, 200, reply.body);
       const { view, id } = reply.json();
       assert.equal(view._id, sid, 'get()._id is the id in the cookie');
@@ -130,10 +133,13 @@ describe('security: hostile input', () => {
     it('whatever keys set() accepts, regenerate() (login) keeps the session (attempt: set({ _bsontype: "Code", code }))', async () => {
       const { browser } = await storedSession();
       await app.run((s) => outcome(s.set({ _bsontype: 'Code', code: 'function () { return 1 }' })), { browser });
-      const login = await app.run(async (s) => {
-        await s.regenerate();
-        return s.get('user');
-      }, { browser });
+      const login = await app.run(
+        async (s) => {
+          await s.regenerate();
+          return s.get('user');
+        },
+        { browser },
+      );
       assert.equal(login.status, 200, login.body);
       assert.equal(login.json(), 'ann', 'the user is still logged in after regenerate()');
       assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann');
@@ -193,7 +199,10 @@ describe('security: hostile input', () => {
       ['a cyclic array', () => ({ data: cyclicArray })],
       ['the set() argument itself cyclic', () => cyclic],
       [`a string over maxDataBytes (1 MiB)`, () => ({ data: 'x'.repeat(MIB + 1) })],
-      ['many keys together over maxDataBytes', () => Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'x'.repeat(MIB / 4)]))],
+      [
+        'many keys together over maxDataBytes',
+        () => Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'x'.repeat(MIB / 4)])),
+      ],
       ['nesting 10,000 levels deep', () => ({ data: deep(10_000) })],
       ['a function', () => ({ data: () => 1 })],
       ['a function deep down', () => ({ data: { a: [{ f: function named() {} }] } })],
@@ -207,7 +216,7 @@ describe('security: hostile input', () => {
       ['a RegExp', () => ({ data: /x/ })],
       ['an Error', () => ({ data: new Error('x') })],
       ['a Promise', () => ({ data: Promise.resolve(1) })],
-      ['server-side code (the driver\'s Code)', () => ({ data: new Code('function () { return 1 }') })],
+      ["server-side code (the driver's Code)", () => ({ data: new Code('function () { return 1 }') })],
       ['a DBRef', () => ({ data: new DBRef('sessions', new ObjectId()) })],
     ];
     for (const [name, data] of values) {
@@ -226,17 +235,20 @@ describe('security: hostile input', () => {
     it('undefined is stored as null, at the top level and inside values, as mongosess 0.4 did; the argument is not modified', async () => {
       const { browser, sid } = await storedSession();
       const argument = { nested: { a: undefined, keep: 1 }, list: [1, undefined, , 4] };
-      const reply = await app.run(async (s, req) => {
-        // The 0.4-era pattern: a query parameter that is missing.
-        const query = (req as { query?: Record<string, string> }).query ?? {};
-        await s.set({ name: query['name'], ...argument });
-        return { name: await s.get('name'), hasName: Object.hasOwn(await s.get(), 'name') };
-      }, { browser });
+      const reply = await app.run(
+        async (s, req) => {
+          // The 0.4-era pattern: a query parameter that is missing.
+          const query = (req as { query?: Record<string, string> }).query ?? {};
+          await s.set({ name: query['name'], ...argument });
+          return { name: await s.get('name'), hasName: Object.hasOwn(await s.get(), 'name') };
+        },
+        { browser },
+      );
       assert.equal(reply.status, 200, reply.body);
       assert.deepEqual(reply.json(), { name: null, hasName: true });
       const doc = await stored(sid);
       assert.deepEqual(doc?.['d'], { ...BASELINE, name: null, nested: { a: null, keep: 1 }, list: [1, null, null, 4] });
-      assert.deepEqual(argument, { nested: { a: undefined, keep: 1 }, list: [1, undefined, , 4] }, 'the caller\'s value is untouched');
+      assert.deepEqual(argument, { nested: { a: undefined, keep: 1 }, list: [1, undefined, , 4] }, "the caller's value is untouched");
       assert.equal(Object.hasOwn(argument.nested, 'a') && argument.nested.a, undefined);
       const later = await app.run((s) => s.get('name'), { browser });
       assert.equal(later.json(), null, 'a later request reads null');
@@ -244,10 +256,13 @@ describe('security: hostile input', () => {
 
     it('a dotted top-level key is a path into nested data (documented), and cannot leave the data field', async () => {
       const { browser, sid } = await storedSession();
-      const reply = await app.run(async (s) => {
-        await s.set({ 'profile.role': 'user' });
-        return s.get('profile');
-      }, { browser });
+      const reply = await app.run(
+        async (s) => {
+          await s.set({ 'profile.role': 'user' });
+          return s.get('profile');
+        },
+        { browser },
+      );
       assert.equal(reply.status, 200, reply.body);
       assert.deepEqual(reply.json(), { name: 'Ann', role: 'user' });
       const doc = await stored(sid);
@@ -269,10 +284,15 @@ describe('security: hostile input', () => {
 
     it('get() never reads inherited properties: get("__proto__"), get("constructor"), get("toString") are undefined', async () => {
       const { browser } = await storedSession();
-      const reply = await app.run(async (s) => {
-        const values = await Promise.all(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'profile.constructor', 'list.length'].map((k) => s.get(k)));
-        return values.map((v) => (v === undefined ? 'undefined' : typeof v));
-      }, { browser });
+      const reply = await app.run(
+        async (s) => {
+          const values = await Promise.all(
+            ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'profile.constructor', 'list.length'].map((k) => s.get(k)),
+          );
+          return values.map((v) => (v === undefined ? 'undefined' : typeof v));
+        },
+        { browser },
+      );
       // paths resolve as MongoDB resolves them: array indexes only, so `list.length` is not data either
       assert.deepEqual(reply.json(), ['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined']);
     });
@@ -289,17 +309,20 @@ describe('security: hostile input', () => {
       const raw = await stored(id);
       assert.ok(Object.hasOwn(raw?.['d'] ?? {}, '__proto__'), 'the hostile key is really stored');
 
-      const reply = await app.run(async (s) => {
-        const view = await s.get();
-        const objects = [view, view['nested'], (view['list'] as unknown[])[0], view['constructor']] as object[];
-        return {
-          prototypes: objects.map((o) => Object.getPrototypeOf(o) === Object.prototype),
-          ownProto: [view, view['nested']].map((o) => Object.hasOwn(o as object, '__proto__')),
-          inherited: objects.map((o) => (o as Record<string, unknown>)['polluted'] ?? null),
-          viaKey: (await s.get('nested.polluted')) ?? null,
-          global: ({} as Record<string, unknown>)['polluted'] ?? null,
-        };
-      }, { headers: { cookie: `sess=${id}` } });
+      const reply = await app.run(
+        async (s) => {
+          const view = await s.get();
+          const objects = [view, view['nested'], (view['list'] as unknown[])[0], view['constructor']] as object[];
+          return {
+            prototypes: objects.map((o) => Object.getPrototypeOf(o) === Object.prototype),
+            ownProto: [view, view['nested']].map((o) => Object.hasOwn(o as object, '__proto__')),
+            inherited: objects.map((o) => (o as Record<string, unknown>)['polluted'] ?? null),
+            viaKey: (await s.get('nested.polluted')) ?? null,
+            global: ({} as Record<string, unknown>)['polluted'] ?? null,
+          };
+        },
+        { headers: { cookie: `sess=${id}` } },
+      );
       assert.equal(reply.status, 200, reply.body);
       assert.deepEqual(reply.json(), {
         prototypes: [true, true, true, true],
@@ -335,7 +358,11 @@ describe('security: hostile input', () => {
           const result = await outcome(call(filter));
           assert.notEqual(result, 'resolved', `${call.name} accepted ${JSON.stringify(filter)}`);
           assert.equal((result as { name: string }).name, 'MongoSessValidationError');
-          assert.deepEqual(commands.map((c) => c.commandName), [], 'nothing sent');
+          assert.deepEqual(
+            commands.map((c) => c.commandName),
+            [],
+            'nothing sent',
+          );
         }
       }
       assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'no session was ended');
@@ -361,13 +388,17 @@ describe('security: hostile input', () => {
           assert.notEqual(result, 'resolved', `${call.name} accepted ${String(filter)}`);
           assert.equal((result as { name: string }).name, 'MongoSessValidationError');
           assert.match((result as { message: string }).message, /^mongosess: /);
-          assert.deepEqual(commands.map((c) => c.commandName), [], 'nothing sent');
+          assert.deepEqual(
+            commands.map((c) => c.commandName),
+            [],
+            'nothing sent',
+          );
         }
       }
       assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'no session was ended');
       // Still accepted: data values, RegExp, null on purpose, operators, and the empty filter.
       assert.ok((await MongoSess.countSessions({ user: /^an/ })) >= 1);
-      assert.equal(await MongoSess.countSessions({ user: 'ann', missing: null, list: { $in: [1] } }) >= 1, true);
+      assert.equal((await MongoSess.countSessions({ user: 'ann', missing: null, list: { $in: [1] } })) >= 1, true);
       assert.ok((await MongoSess.countSessions({})) >= 1, '{} matches every live session');
     });
   });

@@ -92,7 +92,10 @@ describe('security: upgrading mongosess 0.4 sessions', () => {
       false,
       'the createdAt TTL index is gone',
     );
-    assert.ok(warnings.some((w) => /replaced the TTL index/.test(w)), 'and the replacement was reported');
+    assert.ok(
+      warnings.some((w) => /replaced the TTL index/.test(w)),
+      'and the replacement was reported',
+    );
     const early = await collection.findOne({ _id: storedBeforeConnect });
     assert.ok(early?.['expiresAt'] instanceof Date, 'the 0.4 documents got an expiresAt');
   });
@@ -144,7 +147,9 @@ describe('security: upgrading mongosess 0.4 sessions', () => {
     assert.equal(cookies.get('sess')?.value, view._id);
     assert.equal(
       cookies.get('sess.sig')?.value,
-      createHmac('sha256', OLD_KEYS[0] ?? '').update(`sess=${view._id}`).digest('base64url'),
+      createHmac('sha256', OLD_KEYS[0] ?? '')
+        .update(`sess=${view._id}`)
+        .digest('base64url'),
       'the new cookie is signed with HMAC-SHA-256',
     );
     assert.equal(await collection.findOne({ _id: oldId }), null, 'the 0.4 document is gone');
@@ -202,16 +207,19 @@ describe('security: upgrading mongosess 0.4 sessions', () => {
 
   it('a 0.4 document with a __proto__ key is carried over as plain data and pollutes nothing', async () => {
     const oldId = await legacyDocument({ user: 'proto', ...JSON.parse('{"__proto__": {"polluted": "yes"}}') });
-    const reply = await app.run(async (s) => {
-      const view = await s.get();
-      return {
-        own: Object.hasOwn(view, '__proto__'),
-        prototypeIsObject: Object.getPrototypeOf(view) === Object.prototype,
-        inherited: (view as Record<string, unknown>)['polluted'] ?? null,
-        global: ({} as Record<string, unknown>)['polluted'] ?? null,
-        user: view['user'],
-      };
-    }, { headers: { cookie: `sess=${oldId.toHexString()}` } });
+    const reply = await app.run(
+      async (s) => {
+        const view = await s.get();
+        return {
+          own: Object.hasOwn(view, '__proto__'),
+          prototypeIsObject: Object.getPrototypeOf(view) === Object.prototype,
+          inherited: (view as Record<string, unknown>)['polluted'] ?? null,
+          global: ({} as Record<string, unknown>)['polluted'] ?? null,
+          user: view['user'],
+        };
+      },
+      { headers: { cookie: `sess=${oldId.toHexString()}` } },
+    );
     assert.equal(reply.status, 200, reply.body);
     assert.deepEqual(reply.json(), { own: true, prototypeIsObject: true, inherited: null, global: null, user: 'proto' });
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);

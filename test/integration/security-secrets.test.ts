@@ -125,7 +125,10 @@ describe('security: no secrets in logs or errors', () => {
     await app.close();
     await new Promise((resolve) => MongoSess.close(resolve));
     const cleanup = monitoredClient().client;
-    await cleanup.db(db).dropDatabase().catch(() => undefined);
+    await cleanup
+      .db(db)
+      .dropDatabase()
+      .catch(() => undefined);
     await cleanup.close();
     await client.close();
   });
@@ -150,7 +153,9 @@ describe('security: no secrets in logs or errors', () => {
     await collection.insertOne({ _id: legacy, createdAt: new Date(), user: 'old' });
     const legacySig = new Keygrip([NEWEST]).sign(`sess=${legacy.toHexString()}`);
     secrets.add(legacySig);
-    const upgraded = remember(await app.run((s) => s.get('user'), { headers: { cookie: `sess=${legacy.toHexString()}; sess.sig=${legacySig}` } }));
+    const upgraded = remember(
+      await app.run((s) => s.get('user'), { headers: { cookie: `sess=${legacy.toHexString()}; sess.sig=${legacySig}` } }),
+    );
     assert.equal(upgraded.json(), 'old');
 
     assert.ok(secrets.size >= 10, `secrets collected: ${secrets.size}`);
@@ -167,10 +172,13 @@ describe('security: no secrets in logs or errors', () => {
     const sid = (await browser.cookie(app.url, 'sess')) ?? '';
     const sig = (await browser.cookie(app.url, 'sess.sig')) ?? '';
 
-    const sameObject = await app.run(async (s) => {
-      await s.end();
-      return [await capture(s.set({ after: 'end' })), await capture(s.del('user')), await capture(s.regenerate())];
-    }, { headers: { cookie: `sess=${sid}; sess.sig=${sig}` } });
+    const sameObject = await app.run(
+      async (s) => {
+        await s.end();
+        return [await capture(s.set({ after: 'end' })), await capture(s.del('user')), await capture(s.regenerate())];
+      },
+      { headers: { cookie: `sess=${sid}; sess.sig=${sig}` } },
+    );
     assert.deepEqual(sameObject.json(), ['MongoSessEndedError', 'MongoSessEndedError', 'MongoSessEndedError']);
 
     // Ended by another request: a late write with the old cookie.
@@ -183,24 +191,30 @@ describe('security: no secrets in logs or errors', () => {
 
     const afterHeaders = new Browser();
     remember(await app.run((s) => s.set({ user: 'dee' }), { browser: afterHeaders }));
-    const lateRegenerate = await app.run(async (s: Session, _req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const name = await capture(s.regenerate());
-      res.end(JSON.stringify(name));
-    }, { browser: afterHeaders });
+    const lateRegenerate = await app.run(
+      async (s: Session, _req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const name = await capture(s.regenerate());
+        res.end(JSON.stringify(name));
+      },
+      { browser: afterHeaders },
+    );
     assert.equal(lateRegenerate.json(), 'MongoSessError');
 
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
     const validation = remember(
-      await app.run(async (s) => [
-        await capture(s.set({ token: s.sid, bad: () => s.sid })),
-        await capture(s.set({ token: s.sid, big: 'x'.repeat(2 * 1024 * 1024) })),
-        await capture(s.set({ token: s.sid, cyclic })),
-        await capture(s.set({ $where: s.sid })),
-        await capture(s.del('$where')),
-        await capture(s.get(42 as never)),
-      ], { browser }),
+      await app.run(
+        async (s) => [
+          await capture(s.set({ token: s.sid, bad: () => s.sid })),
+          await capture(s.set({ token: s.sid, big: 'x'.repeat(2 * 1024 * 1024) })),
+          await capture(s.set({ token: s.sid, cyclic })),
+          await capture(s.set({ $where: s.sid })),
+          await capture(s.del('$where')),
+          await capture(s.get(42 as never)),
+        ],
+        { browser },
+      ),
     );
     assert.deepEqual(validation.json(), Array(6).fill('MongoSessValidationError'));
 
@@ -210,7 +224,16 @@ describe('security: no secrets in logs or errors', () => {
   });
 
   it('configuration errors never echo a key, even one passed in the wrong shape (keys: "secret" instead of ["secret"])', async () => {
-    const bad: unknown[] = [NEWEST, [NEWEST, ''], [NEWEST, 42], [NEWEST, null], { [NEWEST]: true }, { 0: NEWEST }, [[NEWEST]], Buffer.from(NEWEST)];
+    const bad: unknown[] = [
+      NEWEST,
+      [NEWEST, ''],
+      [NEWEST, 42],
+      [NEWEST, null],
+      { [NEWEST]: true },
+      { 0: NEWEST },
+      [[NEWEST]],
+      Buffer.from(NEWEST),
+    ];
     const errorsBefore = app.errors.length;
     for (const keys of bad) {
       const reply = await app.run(() => 'constructed', { options: { keys: keys as never } });
@@ -233,7 +256,14 @@ describe('security: no secrets in logs or errors', () => {
       t.skip(`MONGODB_URI is not a single host this test can relay to (${(err as Error).message})`);
       return;
     }
-    await reconnect({ uri: proxy.uri, db, operationTimeout: 500, autoRemove: 'interval', autoRemoveInterval: 100, warn: (m) => void warned.push(m) });
+    await reconnect({
+      uri: proxy.uri,
+      db,
+      operationTimeout: 500,
+      autoRemove: 'interval',
+      autoRemoveInterval: 100,
+      warn: (m) => void warned.push(m),
+    });
     const firstError = provoked.length;
     const firstRequestError = app.errors.length;
     const browser = new Browser();
@@ -246,7 +276,9 @@ describe('security: no secrets in logs or errors', () => {
     secrets.add(legacy);
     const legacySig = new Keygrip([NEWEST]).sign(`sess=${legacy}`);
     secrets.add(legacySig);
-    outcomes.push(remember(await app.run((s) => capture(s.get()), { headers: { cookie: `sess=${legacy}; sess.sig=${legacySig}` } })).json());
+    outcomes.push(
+      remember(await app.run((s) => capture(s.get()), { headers: { cookie: `sess=${legacy}; sess.sig=${legacySig}` } })).json(),
+    );
     outcomes.push(await capture(MongoSess.endAll({ user: 'eve' })));
     assert.deepEqual(outcomes, Array(6).fill('MongoSessDatabaseError'));
 
@@ -254,7 +286,10 @@ describe('security: no secrets in logs or errors', () => {
     while (!warned.slice(before).some((m) => /removing expired sessions failed/.test(m)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    assert.ok(warned.slice(before).some((m) => /removing expired sessions failed/.test(m)), 'the failing sweep warned');
+    assert.ok(
+      warned.slice(before).some((m) => /removing expired sessions failed/.test(m)),
+      'the failing sweep warned',
+    );
     await new Promise((resolve) => MongoSess.close(resolve));
 
     assertErrorsClean(provoked.slice(firstError), 'a database error');
@@ -293,7 +328,10 @@ describe('security: no secrets in logs or errors', () => {
 
   it('in all: every warning, and every error no test above searched, holds no id, signature or key', () => {
     assert.ok(warned.length >= 1, 'warnings were captured through the warn option');
-    assert.ok(processWarnings.some((w) => w.name === 'MongoSessWarning'), 'and through process warnings');
+    assert.ok(
+      processWarnings.some((w) => w.name === 'MongoSessWarning'),
+      'and through process warnings',
+    );
     assert.ok(provoked.length >= 20 && app.errors.length >= 8, `errors: ${provoked.length} provoked, ${app.errors.length} in requests`);
     assertNoSecret(warned, 'a warning (warn option)');
     const unjudged = (errors: unknown[]) => errors.filter((err) => !(typeof err === 'object' && err !== null && judged.has(err)));

@@ -104,7 +104,10 @@ describe('security: ids at rest, regenerate, guessing', () => {
     await app.close();
     await signed.close();
     await new Promise((resolve) => MongoSess.close(resolve));
-    await client.db(db).dropDatabase().catch(() => undefined);
+    await client
+      .db(db)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
   });
 
@@ -213,10 +216,13 @@ describe('security: ids at rest, regenerate, guessing', () => {
         const first = (await target.run((s) => s.set({ user: 'ann', cart: [1, 2] }).then(() => s.get()), { browser })).json();
         const oldId: string = first._id;
 
-        const reply = await target.run(async (s) => {
-          await s.regenerate();
-          return s.get();
-        }, { browser });
+        const reply = await target.run(
+          async (s) => {
+            await s.regenerate();
+            return s.get();
+          },
+          { browser },
+        );
         assert.equal(reply.status, 200, reply.body);
         const regenerated = reply.json();
         assert.match(regenerated._id, ID);
@@ -263,11 +269,14 @@ describe('security: ids at rest, regenerate, guessing', () => {
       const planted = newSessionId();
       const victim = new Browser();
       await victim.jar.setCookie(`sess=${planted}; Path=/`, app.url);
-      const login = await app.run(async (s) => {
-        await s.set({ user: 'victim', role: 'admin' });
-        await s.regenerate();
-        return s.sid;
-      }, { browser: victim });
+      const login = await app.run(
+        async (s) => {
+          await s.set({ user: 'victim', role: 'admin' });
+          await s.regenerate();
+          return s.sid;
+        },
+        { browser: victim },
+      );
       assert.equal(login.status, 200, login.body);
       assert.notEqual(login.json(), planted);
       assert.equal(await victim.cookie(app.url, 'sess'), login.json());

@@ -8,7 +8,13 @@ import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
 import { sessionApp, type SessionApp } from '../helpers/session-app.js';
 
-type Op = { op: 'get' } | { op: 'getKey'; key: string } | { op: 'set'; key: string; value: number } | { op: 'del'; key: string } | { op: 'end' } | { op: 'regenerate' };
+type Op =
+  | { op: 'get' }
+  | { op: 'getKey'; key: string }
+  | { op: 'set'; key: string; value: number }
+  | { op: 'del'; key: string }
+  | { op: 'end' }
+  | { op: 'regenerate' };
 type Result = { ok: unknown } | { error: string };
 type Start = 'gone' | 'live' | 'fresh';
 
@@ -46,7 +52,9 @@ function model(start: Start, ops: readonly Op[]): { results: Result[]; stored: R
       phase = 'ended';
       stored = false;
       data = {};
-      results.push(op.op === 'get' || op.op === 'getKey' || op.op === 'end' ? { ok: op.op === 'end' ? true : op.op === 'get' ? {} : null } : ENDED);
+      results.push(
+        op.op === 'get' || op.op === 'getKey' || op.op === 'end' ? { ok: op.op === 'end' ? true : op.op === 'get' ? {} : null } : ENDED,
+      );
       continue;
     }
     switch (op.op) {
@@ -97,8 +105,7 @@ async function runOps(session: Session, ops: readonly Op[]): Promise<{ results: 
       else if (op.op === 'end') {
         ended = true;
         value = await session.end();
-      }
-      else value = await session.regenerate();
+      } else value = await session.regenerate();
       results.push({ ok: value });
     } catch (err) {
       results.push({ error: (err as Error).name });
@@ -133,7 +140,10 @@ describe('session state: every order of operations', () => {
   }
 
   it('del, get, set on a gone session: get shows a fresh id and set stores under it, as get, set does', async () => {
-    for (const ops of [['del', 'get', 'set'], ['get', 'set']]) {
+    for (const ops of [
+      ['del', 'get', 'set'],
+      ['get', 'set'],
+    ]) {
       const { browser, oldId } = await browserAt('gone');
       const reply = await app.run(
         async (s) => {

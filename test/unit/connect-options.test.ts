@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { CONNECT_OPTIONS, FOURTEEN_DAYS_MS, resolveConnectOptions } from '../../src/connect-options.js';
+import { FOURTEEN_DAYS_MS, resolveConnectOptions } from '../../src/connect-options.js';
 import { MongoSessConfigError } from '../../src/errors.js';
 
 describe('connect options', () => {
@@ -73,5 +73,4 @@ describe('connect options', () => {
       );
     }
   });
-
 });

@@ -9,7 +9,7 @@ const MiB = 1024 * 1024;
 const path = (segments: number, name = 'a') => Array.from({ length: segments }, () => name).join('.');
 
 describe('key paths', () => {
-  it('a path of 99 segments is accepted; 100 segments (past MongoDB\'s 100 levels) are refused, in set() and del()', () => {
+  it("a path of 99 segments is accepted; 100 segments (past MongoDB's 100 levels) are refused, in set() and del()", () => {
     assert.equal(MAX_PATH_SEGMENTS, 99);
     assert.deepEqual(Object.keys(buildSet({ [path(99)]: 1 }, MiB).$set), [`d.${path(99)}`]);
     for (const run of [() => buildSet({ [path(100)]: 1 }, MiB), () => buildUnset([path(100)])]) {

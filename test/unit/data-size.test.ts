@@ -20,13 +20,22 @@ describe('array padding', () => {
   it('every numeric segment below the top level is charged; the top level (the data object) never is', () => {
     assert.equal(paddingCharge([['5'], ['list', 'x']]), 0);
     assert.equal(paddingCharge([['list', '10']]), paddingBytes(10));
-    assert.equal(paddingCharge([['a', '3', '4'], ['b', '007']]), paddingBytes(3) + paddingBytes(4) + paddingBytes(7));
+    assert.equal(
+      paddingCharge([
+        ['a', '3', '4'],
+        ['b', '007'],
+      ]),
+      paddingBytes(3) + paddingBytes(4) + paddingBytes(7),
+    );
     assert.equal(paddingCharge([['a', '1234567890']]), Number.POSITIVE_INFINITY);
   });
 
   it('set() refuses an index whose padding would take the stored data past maxDataBytes, before sending anything', () => {
     // The 18-byte payload that made the server store 7.9 MB:
-    assert.throws(() => buildSet({ 'list.1000000': 1 }, MiB), /could make the server add 7888890 bytes of nulls padding arrays, over the limit of 1048576/);
+    assert.throws(
+      () => buildSet({ 'list.1000000': 1 }, MiB),
+      /could make the server add 7888890 bytes of nulls padding arrays, over the limit of 1048576/,
+    );
     assert.throws(() => buildSet({ 'list.100000': 1 }, 512 * 1024), /over the limit of 524288 \(maxDataBytes\)/);
     assert.throws(() => buildSet({ 'a.99999999999': 1 }, MiB), /maxDataBytes/);
     // Charged, not refused, while it fits: the charge is what the write may add.

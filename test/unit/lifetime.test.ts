@@ -16,7 +16,13 @@ import {
 } from '../../src/lifetime.js';
 
 const HOUR = 3_600_000;
-const policy = (over: Partial<LifetimePolicy> = {}): LifetimePolicy => ({ expires: HOUR, rolling: false, touchAfter: 0, absoluteTimeout: 0, ...over });
+const policy = (over: Partial<LifetimePolicy> = {}): LifetimePolicy => ({
+  expires: HOUR,
+  rolling: false,
+  touchAfter: 0,
+  absoluteTimeout: 0,
+  ...over,
+});
 const at = (ms: number) => new Date(ms);
 
 describe('lifetime', () => {

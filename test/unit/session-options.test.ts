@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FOURTEEN_DAYS_MS } from '../../src/connect-options.js';
-import { resolveSessionOptions, SESSION_OPTIONS } from '../../src/session-options.js';
+import { resolveSessionOptions } from '../../src/session-options.js';
 
 describe('session options', () => {
   it('defaults', () => {

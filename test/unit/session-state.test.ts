@@ -21,7 +21,10 @@ describe('afterLookup', () => {
   });
 
   it('ended by another request since this one began, or seen live before: lost (no new cookie)', () => {
-    assert.deepEqual(afterLookup(id, doc({ ended: true, endedAt: new Date(60), expiresAt: new Date(999) }), judge, false), { kind: 'lost', id });
+    assert.deepEqual(afterLookup(id, doc({ ended: true, endedAt: new Date(60), expiresAt: new Date(999) }), judge, false), {
+      kind: 'lost',
+      id,
+    });
     assert.deepEqual(afterLookup(id, doc({ expiresAt: new Date(90) }), judge, true), { kind: 'lost', id });
   });
 

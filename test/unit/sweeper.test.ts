@@ -63,7 +63,10 @@ describe('sweeper', () => {
     assert.deepEqual(rejections, [], 'no unhandled rejection');
     const ours = warnings.filter((w) => w.name === 'MongoSessWarning');
     assert.equal(ours.length, 1);
-    assert.match(ours[0]!.message, /^mongosess: removing expired sessions failed.*reported here because the warn option threw \(TypeError\)$/);
+    assert.match(
+      ours[0]!.message,
+      /^mongosess: removing expired sessions failed.*reported here because the warn option threw \(TypeError\)$/,
+    );
     assert.doesNotMatch(ours[0]!.message, /logger is gone/);
   });
 });

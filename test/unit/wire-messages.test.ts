@@ -33,7 +33,14 @@ function opMsg(requestId: number, flags: number, body: Record<string, unknown>, 
 describe('wire messages', () => {
   it('reads the command name and flagBits of an OP_MSG, also after a kind-1 section', () => {
     const info = describeMessage(opMsg(7, MORE_TO_COME | EXHAUST_ALLOWED, { update: 'sessions', $db: 'x' }));
-    assert.deepEqual(info, { length: info.length, requestId: 7, responseTo: 0, opCode: OP_MSG, flagBits: MORE_TO_COME | EXHAUST_ALLOWED, command: 'update' });
+    assert.deepEqual(info, {
+      length: info.length,
+      requestId: 7,
+      responseTo: 0,
+      opCode: OP_MSG,
+      flagBits: MORE_TO_COME | EXHAUST_ALLOWED,
+      command: 'update',
+    });
     assert.equal(describeMessage(opMsg(8, 0, { insert: 'c', $db: 'x' }, [{ a: 1 }, { a: 2 }])).command, 'insert');
   });
 
@@ -49,12 +56,19 @@ describe('wire messages', () => {
     for (const cut of [1, 3, 4, 5, 17, messages[0]!.length, messages[0]!.length + 2, stream.length - 1]) {
       const framer = new MessageFramer();
       const out = [...framer.push(stream.subarray(0, cut)), ...framer.push(stream.subarray(cut))];
-      assert.deepEqual(out.map((m) => describeMessage(m).requestId), [1, 2, 3], `cut at ${cut}`);
+      assert.deepEqual(
+        out.map((m) => describeMessage(m).requestId),
+        [1, 2, 3],
+        `cut at ${cut}`,
+      );
     }
     const byteByByte = new MessageFramer();
     const out: Buffer[] = [];
     for (let i = 0; i < stream.length; i++) out.push(...byteByByte.push(stream.subarray(i, i + 1)));
-    assert.deepEqual(out.map((m) => describeMessage(m).command), ['find', 'hello', 'delete']);
+    assert.deepEqual(
+      out.map((m) => describeMessage(m).command),
+      ['find', 'hello', 'delete'],
+    );
   });
 
   it('rejects a length that cannot be a wire message', () => {
