@@ -16,7 +16,7 @@ function commandsText(row) {
   return names.length ? `${fmt(row.commandsPerRequest, 2)} (${names.join(' + ')})` : fmt(row.commandsPerRequest, 2);
 }
 
-/** Every target of issue 5, judged from the measurements. */
+/** Every performance target, judged from the measurements. */
 export function evaluateTargets(results) {
   const { summary } = results.matrix;
   const ms = summary.mongosess;

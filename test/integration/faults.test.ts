@@ -1,4 +1,4 @@
-// Faults (issue 5): the database dies or hangs mid-traffic, is down at connect(), or close() comes
+// Faults: the database dies or hangs mid-traffic, is down at connect(), or close() comes
 // while requests are in flight. On a database server of this file's own, which it kills (SIGKILL),
 // freezes (SIGSTOP) and brings back on the same port and data directory.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Property-based tests (issue 5), 10,000 cases per property: arbitrary Cookie headers over real
+// Property-based tests, 10,000 cases per property: arbitrary Cookie headers over real
 // HTTP requests, and arbitrary arguments to set / get / del, against the real server. Never a
 // crash, never an untyped error: a request always gets a valid (fresh or its own) session, and
 // every call resolves or fails with a MongoSessError.

@@ -1,4 +1,4 @@
-// Security (issue 3), the cookie: safe attributes by default (Secure over TLS, also behind a
+// Security, the cookie: safe attributes by default (Secure over TLS, also behind a
 // trusted proxy), __Host- names, validated attribute values, key rotation, and hostile cookies
 // that must end as a fresh session without a database command, never a 500.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Security (issue 3), hostile input: keys and values given to set() / del() (and filters given to
+// Security, hostile input: keys and values given to set() / del() (and filters given to
 // the static helpers) that MongoDB would read as operators or paths, that pollute prototypes, or
 // that are not plain data are refused with a MongoSessValidationError before anything is sent:
 // checked with the driver's command monitoring and by reading the stored document. Values read

@@ -1,4 +1,4 @@
-// Security (issue 3): upgrading from mongosess 0.4 keeps users logged in, and takes them off
+// Security: upgrading from mongosess 0.4 keeps users logged in, and takes them off
 // guessable ObjectId cookies. The 0.4 sessions are written the way 0.4 wrote them: `_id: new
 // ObjectId()`, `createdAt`, the data at the top level, a TTL index on createdAt, and the cookie
 // set by the `cookies` package (signed, when keys were given, with `new Keygrip(keys)`: SHA-1).

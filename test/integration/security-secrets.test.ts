@@ -1,4 +1,4 @@
-// Security (issue 3): no session id, signature or key in any warning or error mongosess produces.
+// Security: no session id, signature or key in any warning or error mongosess produces.
 // The tests collect every cookie value they see (ids, signatures, 0.4 ids) and the keys, capture
 // warnings from the `warn` option and from process 'warning' events, provoke every kind of error
 // (misuse, validation, configuration, ended sessions, a closed client, a database outage) and

@@ -1,4 +1,4 @@
-// Security (issue 3), at rest and across ids: the database holds only digests of ids, regenerate()
+// Security, at rest and across ids: the database holds only digests of ids, regenerate()
 // kills the old id at once, and ids cannot be guessed from one's own. Every test tries the attack.
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
