@@ -58,8 +58,3 @@ export function afterLookup(id: SessionId, doc: SessionDocument | null, judge: J
   if (!doc) return { kind: 'absent', id };
   return freshSession(false);
 }
-
-/** Whether a state's id may have data stored under it that this object has not seen. */
-export function mayHoldStoredData(state: SessionState): boolean {
-  return state.kind === 'unread' || state.kind === 'absent' || state.kind === 'live';
-}
