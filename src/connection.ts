@@ -1,6 +1,6 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
-import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError } from './errors.js';
+import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning } from './errors.js';
 import { probeSizeGuard } from './data-size.js';
 import { DATA_FIELD } from './session-data.js';
 import { prepareExpiry } from './expiry-index.js';
@@ -50,7 +50,7 @@ export class ConnectionManager {
       const connection = await open(resolveConnectOptions(options));
       if (attempt.closed) {
         await shut(connection);
-        throw new MongoSessError('mongosess: close() was called before connect() finished; call connect() again');
+        throw new MongoSessError('close() was called before connect() finished; call connect() again');
       }
       this.#state = { kind: 'connected', connection };
     } catch (err) {
@@ -85,7 +85,7 @@ export class ConnectionManager {
   store(): SessionStore {
     if (this.#state.kind !== 'connected') {
       throw new MongoSessNotConnectedError(
-        `mongosess: ${NOT_CONNECTED}. Call MongoSess.connect(options, callback) and create sessions after it calls back.`,
+        `${NOT_CONNECTED}. Call MongoSess.connect(options, callback) and create sessions after it calls back.`,
       );
     }
     return this.#state.connection.store;
@@ -109,8 +109,10 @@ async function open(config: StoreConfig): Promise<Connected> {
     const sizeGuard = await probeSizeGuard(collection, DATA_FIELD);
     if (!sizeGuard) {
       warn(
-        'mongosess: this server cannot evaluate $bsonSize in a query (MongoDB 4.4+ can), so maxDataBytes bounds each ' +
-          'set() payload but not the stored session, which repeated set() calls can grow to the 16 MB document limit.',
+        warning(
+          'this server cannot evaluate $bsonSize in a query (MongoDB 4.4+ can), so maxDataBytes bounds each ' +
+            'set() payload but not the stored session, which repeated set() calls can grow to the 16 MB document limit.',
+        ),
       );
     }
     const sessions = new SessionCollection(collection);
@@ -131,7 +133,7 @@ function createClient({ uri, clientOptions }: { uri: string; clientOptions: Mong
     return new MongoClient(uri, clientOptions);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
-    throw new MongoSessConfigError(`mongosess: the driver refused uri or clientOptions: ${detail}`, { cause: err });
+    throw new MongoSessConfigError(`the driver refused uri or clientOptions: ${detail}`, { cause: err });
   }
 }
 
@@ -160,9 +162,11 @@ async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: (message: st
   if (ferret && /^v?1\./.test(ferret) && !warnedNotAtomic) {
     warnedNotAtomic = true;
     warn(
-      `mongosess: the server is FerretDB ${ferret}, which does not apply concurrent updates of one document ` +
-        'atomically: concurrent writes to one session can be lost, and an ended (or regenerated) session can be ' +
-        'revived by a late write from a request that read it before. Use MongoDB where that matters.',
+      warning(
+        `the server is FerretDB ${ferret}, which does not apply concurrent updates of one document ` +
+          'atomically: concurrent writes to one session can be lost, and an ended (or regenerated) session can be ' +
+          'revived by a late write from a request that read it before. Use MongoDB where that matters.',
+      ),
     );
   }
 }

@@ -17,7 +17,7 @@ export const MAX_PATH_SEGMENTS = MONGODB_MAX_NESTING - 1;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function invalid(message: string): never {
-  throw new MongoSessValidationError(`mongosess: ${message}`);
+  throw new MongoSessValidationError(`${message}`);
 }
 
 export function describeKey(key: string): string {

@@ -58,7 +58,7 @@ export function sizeFilter(dataField: string, maxBytes: number, writeBytes: numb
 
 export function tooLargeError(maxBytes: number): MongoSessValidationError {
   return new MongoSessValidationError(
-    `mongosess: set() refused: the stored session plus this data would exceed maxDataBytes (${maxBytes} bytes of BSON); ` +
+    `set() refused: the stored session plus this data would exceed maxDataBytes (${maxBytes} bytes of BSON); ` +
       'nothing was written. del() keys you no longer need, or raise maxDataBytes',
   );
 }

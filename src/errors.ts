@@ -6,14 +6,23 @@ import { MongoNotConnectedError, MongoServerError, MongoTopologyClosedError } fr
  * error as `cause`. No message ever contains a session id, a signature or a key.
  */
 
-/** Base class of every error mongosess raises. */
+/** What every message mongosess writes (errors and warnings) starts with, so logs can be searched for it. */
+const PREFIX = 'mongosess: ';
+
+/** A warning's text, prefixed like every message mongosess writes. */
+export function warning(message: string): string {
+  return PREFIX + message;
+}
+
+/** Base class of every error mongosess raises. Its message is prefixed with `mongosess: `. */
 export class MongoSessError extends Error {
   override get name(): string {
     return 'MongoSessError';
   }
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // One prefix, also for a message that already carries it (code written against earlier versions).
+    super(message.startsWith(PREFIX) ? message : PREFIX + message, options);
   }
 }
 
@@ -69,19 +78,18 @@ export function databaseError(operation: string, cause: unknown): MongoSessError
   if (cause instanceof MongoSessError) return cause;
   if (cause instanceof MongoServerError) {
     const code = cause.codeName ?? `code ${String(cause.code)}`;
-    return new MongoSessDatabaseError(`mongosess: ${operation} failed: the server refused it (${code}); see this error's cause`, {
+    return new MongoSessDatabaseError(`${operation} failed: the server refused it (${code}); see this error's cause`, {
       cause,
     });
   }
   if (cause instanceof MongoNotConnectedError || cause instanceof MongoTopologyClosedError) {
     return new MongoSessDatabaseError(
-      `mongosess: ${operation} failed: the MongoDB client is closed (MongoSess.close() was called, or the client you passed was closed)`,
+      `${operation} failed: the MongoDB client is closed (MongoSess.close() was called, or the client you passed was closed)`,
       { cause },
     );
   }
   const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  return new MongoSessDatabaseError(
-    `mongosess: ${operation} failed: ${detail}. Check that MongoDB is reachable; the request can be retried.`,
-    { cause },
-  );
+  return new MongoSessDatabaseError(`${operation} failed: ${detail}. Check that MongoDB is reachable; the request can be retried.`, {
+    cause,
+  });
 }

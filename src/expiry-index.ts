@@ -1,6 +1,6 @@
 import { MongoServerError, type Collection, type IndexDescriptionInfo } from 'mongodb';
 import type { ConnectionSettings } from './connect-options.js';
-import { databaseError } from './errors.js';
+import { databaseError, warning } from './errors.js';
 import type { SessionDocument } from './session-collection.js';
 
 /**
@@ -66,15 +66,19 @@ export async function prepareExpiry(
           throw databaseError(`creating the TTL index (or set autoRemove: 'interval' or 'disabled')`, err);
         }
         warn(
-          `mongosess: this server refused a TTL index (${err.codeName ?? err.code}), so expired sessions are ` +
-            `removed by a sweep every ${config.autoRemoveInterval} ms from this process instead. ` +
-            `Set autoRemove: 'interval' to choose this explicitly and silence this warning.`,
+          warning(
+            `this server refused a TTL index (${err.codeName ?? err.code}), so expired sessions are ` +
+              `removed by a sweep every ${config.autoRemoveInterval} ms from this process instead. ` +
+              `Set autoRemove: 'interval' to choose this explicitly and silence this warning.`,
+          ),
         );
       }
     } else {
       warn(
-        `mongosess: an index on expiresAt without TTL exists (index "${existing.name}", left by autoRemove ` +
-          `'interval'), so expired sessions are removed by a sweep from this process. Drop that index to use a TTL index.`,
+        warning(
+          `an index on expiresAt without TTL exists (index "${existing.name}", left by autoRemove ` +
+            `'interval'), so expired sessions are removed by a sweep from this process. Drop that index to use a TTL index.`,
+        ),
       );
     }
   }

@@ -5,7 +5,7 @@
  * `createdAt`, and the clause that lets "log out everywhere" reach them.
  */
 import { MongoServerError, ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
-import { databaseError } from './errors.js';
+import { databaseError, warning } from './errors.js';
 import { deadlineOf, isLive, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import { attempt, type SessionCollection, type SessionSummary } from './session-collection.js';
 import { moveToNewId, type Moved } from './session-move.js';
@@ -153,7 +153,9 @@ export async function replaceLegacyTtlIndex(
     throw databaseError('replacing the TTL index of mongosess 0.4', err);
   }
   warn(
-    `mongosess: replaced the TTL index "${legacy.name}" of mongosess 0.4 with per-session expiry dates; ` +
-      'existing sessions keep working and expire one lifetime from now at the latest.',
+    warning(
+      `replaced the TTL index "${legacy.name}" of mongosess 0.4 with per-session expiry dates; ` +
+        'existing sessions keep working and expire one lifetime from now at the latest.',
+    ),
   );
 }

@@ -3,7 +3,7 @@ import * as api from './api.js';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import type { ConnectOptions } from './connect-options.js';
 import { ConnectionManager } from './connection.js';
-import { MongoSessValidationError } from './errors.js';
+import { MongoSessValidationError, warning } from './errors.js';
 import type { SessionSummary } from './session-collection.js';
 import type { SessionOptions } from './session-options.js';
 import { Session } from './session.js';
@@ -46,7 +46,7 @@ function close(callback?: Callback<boolean>): boolean {
     return false;
   }
   deliver(() => closing.then(() => true), callback)?.catch((err: unknown) => {
-    process.emitWarning(`mongosess: closing the MongoDB client failed: ${(err as Error).message}`, 'MongoSessWarning');
+    process.emitWarning(warning(`closing the MongoDB client failed: ${(err as Error).message}`), 'MongoSessWarning');
   });
   return true;
 }
@@ -73,7 +73,7 @@ function listSessions(...args: unknown[]): CompatPromise<SessionSummary[]> | und
   return deliver(() => {
     const limit = typeof options === 'object' && options !== null ? (options as { limit?: unknown }).limit : undefined;
     if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
-      throw new MongoSessValidationError(`mongosess: listSessions limit must be a positive integer, got: ${String(limit)}`);
+      throw new MongoSessValidationError(`listSessions limit must be a positive integer, got: ${String(limit)}`);
     }
     return listIn(manager.store(), filter, limit ?? DEFAULT_LIST_LIMIT);
   }, cb);

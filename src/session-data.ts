@@ -119,7 +119,7 @@ export function buildSet(data: unknown, maxBytes: number): SetWrite {
   } catch (err) {
     if (err instanceof MongoSessValidationError) throw err;
     // A getter or Proxy in the argument threw, or the serializer met something exotic.
-    throw new MongoSessValidationError('mongosess: reading the set() argument failed; pass plain data', { cause: err });
+    throw new MongoSessValidationError('reading the set() argument failed; pass plain data', { cause: err });
   }
 }
 

@@ -18,13 +18,12 @@ export type SessionData = { _id: string; createdAt?: Date } & Record<string, unk
 
 const noop = (): void => undefined;
 
-const ENDED_HERE = 'mongosess: this session was ended with end(); the next request starts a new one';
+const ENDED_HERE = 'this session was ended with end(); the next request starts a new one';
 const GONE =
-  'mongosess: the session was ended, regenerated or expired before this write, so nothing was written; ' +
+  'the session was ended, regenerated or expired before this write, so nothing was written; ' +
   'a new request with the current cookie starts over';
 const LEGACY_AFTER_HEADERS =
-  'mongosess: a mongosess 0.4 session moves to a new id (and cookie) on its first write, so write it before ' +
-  'the response headers are sent';
+  'a mongosess 0.4 session moves to a new id (and cookie) on its first write, so write it before ' + 'the response headers are sent';
 
 /**
  * One request's view of its session. Reads are cached for the request (one database read at
@@ -42,10 +41,10 @@ export class Session {
   /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
   constructor(store: SessionStore, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
     if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
-      throw new MongoSessConfigError('mongosess: the first argument must be the http request (IncomingMessage)');
+      throw new MongoSessConfigError('the first argument must be the http request (IncomingMessage)');
     }
     if (typeof res !== 'object' || res === null || typeof res.setHeader !== 'function') {
-      throw new MongoSessConfigError('mongosess: the second argument must be the http response (ServerResponse)');
+      throw new MongoSessConfigError('the second argument must be the http response (ServerResponse)');
     }
     this.#store = store;
     this.#requestStart = store.now();
@@ -78,7 +77,7 @@ export class Session {
     const [[key], callback] = splitCallback(args);
     return deliver(() => {
       if (key !== undefined && typeof key !== 'string') {
-        throw new MongoSessValidationError(`mongosess: get() takes a string key, got: ${typeof key}`);
+        throw new MongoSessValidationError(`get() takes a string key, got: ${typeof key}`);
       }
       return this.#enqueue(async () => {
         const view = this.#view(await this.#settle());
@@ -291,7 +290,7 @@ export class Session {
   async #regenerate(): Promise<boolean> {
     refuseWrites(this.#state, false);
     if (!this.#cookie.writable) {
-      throw new MongoSessError('mongosess: regenerate() must be called before the response headers are sent, as it sets a new cookie');
+      throw new MongoSessError('regenerate() must be called before the response headers are sent, as it sets a new cookie');
     }
     const wasLegacy = this.#state.kind === 'legacy';
     const state = refuseWrites(await this.#settle(), false);

@@ -12,7 +12,7 @@ export function describe(value: unknown): string {
 }
 
 export function fail(message: string): never {
-  throw new MongoSessConfigError(`mongosess: ${message}`);
+  throw new MongoSessConfigError(`${message}`);
 }
 
 export function checkObject(name: string, value: unknown): Record<string, unknown> {
