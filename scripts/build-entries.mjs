@@ -94,14 +94,30 @@ ${values.map((name) => `  ${name},`).join('\n')}
 `,
 );
 
-const declarations = dtsText.slice(0, exportList.getStart(source)).trimEnd();
+// Interfaces with no members are there for users to fill by declaration merging (SessionData).
+// A CommonJS user's `declare module 'mongosess' { interface SessionData {…} }` merges into the
+// `export =` namespace, so there the interface is declared in the namespace, and the top-level
+// name every other declaration uses becomes an alias of it.
+const mergeTargets = source.statements.filter(
+  (s) => ts.isInterfaceDeclaration(s) && s.members.length === 0 && types.some((t) => t.local === s.name.getText(source)),
+);
+let declarations = dtsText.slice(0, exportList.getStart(source));
+for (const target of [...mergeTargets].reverse()) {
+  const name = target.name.getText(source);
+  declarations = `${declarations.slice(0, target.getStart(source))}type ${name} = MongoSess.${name};${declarations.slice(target.getEnd())}`;
+}
+declarations = declarations.trimEnd();
+const isMergeTarget = (t) => mergeTargets.some((m) => m.name.getText(source) === t.local);
 writeFileSync(
   join(dist, 'index.d.cts'),
   `${banner}${declarations}
 
-${types.map((t) => `type __${t.name}${t.params} = ${t.local}${t.args};`).join('\n')}
+${types
+  .filter((t) => !isMergeTarget(t))
+  .map((t) => `type __${t.name}${t.params} = ${t.local}${t.args};`)
+  .join('\n')}
 declare namespace MongoSess {
-${types.map((t) => `  type ${t.name}${t.params} = __${t.name}${t.args};`).join('\n')}
+${types.map((t) => (isMergeTarget(t) ? `  interface ${t.name} {}` : `  type ${t.name}${t.params} = __${t.name}${t.args};`)).join('\n')}
 }
 
 export = MongoSess;

@@ -14,4 +14,4 @@ export {
 } from './errors.js';
 export type { SessionSummary } from './session-collection.js';
 export type { SameSite, SessionOptions, SignatureAlgorithm } from './session-options.js';
-export { Session, type SessionData } from './session.js';
+export { Session, type SessionData, type SessionUpdate, type SessionView } from './session.js';

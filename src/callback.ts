@@ -3,7 +3,13 @@
  * mongosess 0.4: Node callbacks `(err, result)` and promises with `.done()` / `.nodeify()`.
  */
 
-export type Callback<T> = (err: Error | null, result?: T) => void;
+/**
+ * A Node-style callback, typed as Node's own are (`fs.readFile`'s, for one): `result` is T, so
+ * once `err` is checked it needs no further test. With an error it is `undefined`.
+ * (A tuple-union typing would narrow more strictly, but refuses callbacks that take fewer
+ * parameters, such as `(err) => …` or a promise's `resolve`.)
+ */
+export type Callback<T> = (err: Error | null, result: T) => void;
 
 /**
  * A native Promise with the two helpers the old package's promises had. Promises derived

@@ -13,8 +13,30 @@ import { resolveSessionOptions, type SessionOptions } from './session-options.js
 import { afterLookup, freshSession, type Judge, type SessionState } from './session-state.js';
 import { tombstone, type SessionStore } from './session-store.js';
 
+/**
+ * The types of your session data, by declaration merging (as express-session users know it):
+ *
+ * ```ts
+ * declare module 'mongosess' {
+ *   interface SessionData { userId: number }
+ * }
+ * const id = await session.get('userId'); // number | undefined
+ * await session.set({ userId: 'x' });     // compile error
+ * ```
+ *
+ * Keys it does not name stay allowed, typed `unknown`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: the target of your declaration merging.
+export interface SessionData {}
+
 /** What `get()` resolves to: the id, the creation date once stored, and the stored keys. */
-export type SessionData = { _id: string; createdAt?: Date } & Record<string, unknown>;
+export type SessionView = { _id: string; createdAt?: Date } & Partial<SessionData> & Record<string, unknown>;
+
+/** What `set()` takes: the keys SessionData names, with their types, and any other keys or dotted paths. */
+export type SessionUpdate = { [K in keyof SessionData]?: SessionData[K] } & Record<string, unknown>;
+
+/** The keys SessionData names. */
+type KnownKey = keyof SessionData & string;
 
 const noop = (): void => undefined;
 
@@ -69,8 +91,10 @@ export class Session {
   }
 
   /** The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key. */
-  get(): CompatPromise<SessionData>;
-  get(callback: Callback<SessionData>): undefined;
+  get(): CompatPromise<SessionView>;
+  get(callback: Callback<SessionView>): undefined;
+  get<K extends KnownKey>(key: K): CompatPromise<SessionData[K] | undefined>;
+  get<K extends KnownKey>(key: K, callback: Callback<SessionData[K] | undefined>): undefined;
   get(key: string): CompatPromise<unknown>;
   get(key: string, callback: Callback<unknown>): undefined;
   get(...args: unknown[]): CompatPromise<unknown> | undefined {
@@ -87,8 +111,8 @@ export class Session {
   }
 
   /** Stores the given keys in one atomic `$set`; other keys are untouched. Resolves true. */
-  set(data: Record<string, unknown>): CompatPromise<boolean>;
-  set(data: Record<string, unknown>, callback: Callback<boolean>): undefined;
+  set(data: SessionUpdate): CompatPromise<boolean>;
+  set(data: SessionUpdate, callback: Callback<boolean>): undefined;
   set(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [[data], callback] = splitCallback(args, 1);
     return deliver(() => {
@@ -165,7 +189,7 @@ export class Session {
     return { policy: this.#store.policy, now: this.#store.now(), requestStart: this.#requestStart };
   }
 
-  #view(state: SessionState): SessionData {
+  #view(state: SessionState): SessionView {
     switch (state.kind) {
       case 'live':
         // _id last: it is always the cookie's id, whatever the stored data holds.

@@ -11,22 +11,33 @@ const usage = `import MongoSess, {
   type Callback,
   type ConnectOptions,
   type MongoSessStatic,
-  type SessionData,
   type SessionOptions,
+  type SessionView,
   type SessionSummary,
 } from 'mongosess';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+
+declare module 'mongosess' {
+  interface SessionData {
+    userId: number;
+  }
+}
 
 const options: SessionOptions = { cookieName: 'sid', keys: { sign: (data: string) => data, index: () => 0 } };
 // @ts-expect-error keys is typed: a number is not a list of secrets nor a Keygrip
 export const wrong: SessionOptions = { keys: 42 };
 const connectOptions: ConnectOptions = { uri: 'mongodb://127.0.0.1:27017', expires: FOURTEEN_DAYS_MS };
 
-export function handle(req: IncomingMessage, res: ServerResponse): CompatPromise<SessionData> {
+export function handle(req: IncomingMessage, res: ServerResponse): CompatPromise<SessionView> {
   const session: Session = new MongoSess(req, res, options);
   const same: MongoSessStatic = Named;
   if (!(same(req, res) instanceof Session)) throw new Error('not a Session');
   return session.get();
+}
+export async function typed(session: Session): Promise<number | undefined> {
+  // @ts-expect-error SessionData, merged above, says userId is a number
+  await session.set({ userId: 'x' });
+  return session.get('userId');
 }
 export const done: Callback<void> = (err) => {
   if (err instanceof MongoSessError) console.log(err.name);
