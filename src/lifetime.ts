@@ -22,6 +22,8 @@ export interface StoredTimes {
   expiresAt?: Date;
   /** With `absoluteTimeout`: the creation-based cap that `expiresAt` never passes. */
   deadline?: Date;
+  /** This session's own lifetime in ms (`setLifetime()`, "remember me"), instead of the policy's `expires`. */
+  lifetime?: number;
   /** A tombstone: the session was ended (or moved to a new id) at `endedAt`. */
   ended?: true;
   endedAt?: Date;
@@ -65,9 +67,14 @@ export function liveFilter(policy: LifetimePolicy, now: number): Record<string, 
   return filter;
 }
 
-/** When a session touched at `now` expires: `expires` later, never past its deadline. */
-export function expiryFrom(policy: LifetimePolicy, now: number, deadline: Date | undefined): Date {
-  const sliding = now + policy.expires;
+/** How long a session lives (from creation, or from each use with `rolling`): its own lifetime, or the policy's. */
+export function lifetimeOf(policy: LifetimePolicy, doc: StoredTimes | undefined): number {
+  return doc?.lifetime ?? policy.expires;
+}
+
+/** When a session touched at `now` expires: its lifetime later, never past its deadline. */
+export function expiryFrom(policy: LifetimePolicy, now: number, deadline: Date | undefined, lifetime = policy.expires): Date {
+  const sliding = now + lifetime;
   return new Date(deadline ? Math.min(sliding, deadline.getTime()) : sliding);
 }
 
@@ -88,7 +95,7 @@ export function creationTimes(policy: LifetimePolicy, now: number): Required<Pic
  */
 export function rollingExpiry(policy: LifetimePolicy, now: number, known: StoredTimes | undefined): Date | undefined {
   if (!policy.rolling || (policy.absoluteTimeout > 0 && !known)) return undefined;
-  return expiryFrom(policy, now, known ? deadlineOf(policy, known) : undefined);
+  return expiryFrom(policy, now, known ? deadlineOf(policy, known) : undefined, lifetimeOf(policy, known));
 }
 
 /**
@@ -97,7 +104,7 @@ export function rollingExpiry(policy: LifetimePolicy, now: number, known: Stored
  */
 export function touchTarget(policy: LifetimePolicy, doc: StoredTimes, now: number): Date | undefined {
   if (!policy.rolling) return undefined;
-  const target = expiryFrom(policy, now, deadlineOf(policy, doc));
+  const target = expiryFrom(policy, now, deadlineOf(policy, doc), lifetimeOf(policy, doc));
   const current = doc.expiresAt?.getTime() ?? 0;
   return target.getTime() - current > policy.touchAfter ? target : undefined;
 }

@@ -51,12 +51,14 @@ export class SessionCookie {
   }
 
   /**
-   * Sends the cookie for `id`, living `expires` from `now` (a browser-session cookie for
-   * `expires: 0` or after `asBrowserSession()`). Does nothing once the headers are out.
+   * Sends the cookie for `id`: expiring with the session (`sessionExpiry`), or the per-request
+   * `expires` from `now` when that option is set (a browser-session cookie for `expires: 0` or
+   * after `asBrowserSession()`). Does nothing once the headers are out.
    */
-  send(id: string, now: number): void {
+  send(id: string, now: number, sessionExpiry: Date): void {
     const { expires } = this.#config;
-    this.#send(id, this.#browserSession || expires === 0 ? undefined : new Date(now + expires));
+    if (this.#browserSession || expires === 0) this.#send(id, undefined);
+    else this.#send(id, expires === undefined ? sessionExpiry : new Date(now + expires));
   }
 
   /**
@@ -66,6 +68,22 @@ export class SessionCookie {
   asBrowserSession(id: string | undefined): void {
     this.#browserSession = true;
     if (id !== undefined) this.#send(id, undefined);
+  }
+
+  /**
+   * Takes back the session cookie (and its signature) this response was going to send, if the
+   * headers are not out yet: the session turned out to be rotated by another request, whose
+   * response carries the cookie that must win.
+   */
+  withdraw(): void {
+    if (this.#res.headersSent) return;
+    const lines = this.#res.getHeader('set-cookie');
+    if (!Array.isArray(lines)) return;
+    const { name, sigName } = this.#config;
+    const kept = lines.filter((line) => !line.startsWith(`${name}=`) && !line.startsWith(`${sigName}=`));
+    if (kept.length === lines.length) return;
+    if (kept.length === 0) this.#res.removeHeader('set-cookie');
+    else this.#res.setHeader('set-cookie', kept);
   }
 
   /** Clears the cookie: an empty value expiring at the epoch, signed like any other. */

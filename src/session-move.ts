@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { expiryFrom, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { expiryFrom, lifetimeOf, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import type { SessionCollection, SessionDocument } from './session-collection.js';
 import { hashSessionId, newSessionId, type SessionId } from './session-id.js';
 
@@ -38,8 +38,9 @@ export async function moveToNewId(
     _id: hashSessionId(id),
     d: data,
     createdAt: times.createdAt ?? new Date(now),
-    expiresAt: policy.rolling || !times.expiresAt ? expiryFrom(policy, now, deadline) : times.expiresAt,
+    expiresAt: policy.rolling || !times.expiresAt ? expiryFrom(policy, now, deadline, lifetimeOf(policy, times)) : times.expiresAt,
     ...(deadline ? { deadline } : {}),
+    ...(times.lifetime !== undefined ? { lifetime: times.lifetime } : {}),
   };
   await sessions.insert(doc);
   let latest: Record<string, unknown> | null;

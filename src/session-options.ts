@@ -1,6 +1,5 @@
 import Keygrip from 'keygrip';
 import { HmacSigner, keygripSigner, type CookieSigner } from './cookie-signer.js';
-import { FOURTEEN_DAYS_MS } from './connect-options.js';
 import {
   boolean,
   describe,
@@ -39,10 +38,27 @@ export interface SessionOptions {
    */
   signatureAlgorithm?: SignatureAlgorithm;
   /**
-   * Cookie lifetime in ms; `0` makes a browser-session cookie.
-   * @default 1209600000 (14 days)
+   * Cookie lifetime in ms; `0` makes a browser-session cookie. Without it the cookie follows the
+   * session: it expires when the session does in the database (connect's `expires`, a
+   * per-session `setLifetime()`, rolling extensions, `absoluteTimeout`).
+   * @default undefined (the session's own expiry)
    */
   expires?: number;
+  /**
+   * Send a new visitor's cookie only with the session's first write, like express-session's
+   * `saveUninitialized: false`: responses to visitors who store nothing carry no cookie, so they
+   * stay cacheable (health checks, static pages) and set nothing before consent. `false` sends
+   * it on first contact, as mongosess 0.4 did.
+   * @default false
+   */
+  cookieOnFirstWrite?: boolean;
+  /**
+   * Also accept cookies signed with SHA-1 by the same keys, as mongosess 0.4 (Keygrip's default)
+   * signed them; each is re-signed with `signatureAlgorithm` on first use. Set `false` once the
+   * migration from 0.4 is done. (With `signatureAlgorithm: 'sha1'` SHA-1 is the algorithm itself.)
+   * @default true
+   */
+  legacySignatures?: boolean;
   /**
    * Force the Secure attribute on (`true`) or off (`false`).
    * @default undefined: Secure when the request came over TLS (or, with `trustProxy`, when
@@ -92,7 +108,9 @@ export const SESSION_OPTIONS = {
   signatureAlgorithm: option<SignatureAlgorithm>('sha256', (name, value, fallback) =>
     oneOf(name, value, ['sha256', 'sha512', 'sha1'] as const, fallback),
   ),
-  expires: option(FOURTEEN_DAYS_MS, milliseconds),
+  expires: option<number | undefined>(undefined, (name, value) => (value === undefined ? undefined : milliseconds(name, value, 0))),
+  cookieOnFirstWrite: option(false, boolean),
+  legacySignatures: option(true, boolean),
   secure: option<boolean | undefined>(undefined, (name, value) => (value === undefined ? undefined : boolean(name, value, false))),
   trustProxy: option(false, boolean),
   httpOnly: option(true, boolean),
@@ -118,7 +136,9 @@ export interface CookieConfig {
   signer: CookieSigner | undefined;
   /** Also accepted when verifying: the same keys with SHA-1, as mongosess 0.4 signed. */
   legacySigner: CookieSigner | undefined;
-  expires: number;
+  /** undefined: the cookie expires with the session. */
+  expires: number | undefined;
+  cookieOnFirstWrite: boolean;
   /** undefined: decided per request from the connection. */
   secure: boolean | undefined;
   trustProxy: boolean;
@@ -155,21 +175,25 @@ function resolveFresh(input: unknown): CookieConfig {
 
   // Browsers drop these cookies unless they are Secure (and, for __Host-, path / without domain).
   let { secure } = options;
-  const mustBeSecure = name.startsWith('__Host-') || name.startsWith('__Secure-') || sameSite === 'none';
+  // Browsers match these prefixes case-insensitively (RFC 6265bis), so `__HOST-` counts too.
+  const lower = name.toLowerCase();
+  const hostPrefix = lower.startsWith('__host-');
+  const mustBeSecure = hostPrefix || lower.startsWith('__secure-') || sameSite === 'none';
   if (mustBeSecure) {
-    const why = sameSite === 'none' ? "sameSite: 'none'" : `a cookie named ${name.startsWith('__Host-') ? '__Host-' : '__Secure-'}…`;
+    const why = sameSite === 'none' ? "sameSite: 'none'" : `a cookie named ${hostPrefix ? '__Host-' : '__Secure-'}…`;
     if (secure === false) fail(`${why} requires Secure; remove secure: false`);
     secure = true;
   }
-  if (name.startsWith('__Host-') && (path !== '/' || domain !== undefined)) {
+  if (hostPrefix && (path !== '/' || domain !== undefined)) {
     fail('a cookie named __Host-… requires path "/" and no domain');
   }
 
   return {
     name,
     sigName: `${name}.sig`,
-    ...resolveKeys(options.keys, options.signatureAlgorithm),
+    ...resolveKeys(options.keys, options.signatureAlgorithm, options.legacySignatures),
     expires: options.expires,
+    cookieOnFirstWrite: options.cookieOnFirstWrite,
     secure,
     trustProxy: options.trustProxy,
     httpOnly: options.httpOnly,
@@ -179,7 +203,11 @@ function resolveFresh(input: unknown): CookieConfig {
   };
 }
 
-function resolveKeys(keys: unknown, algorithm: SignatureAlgorithm): Pick<CookieConfig, 'signer' | 'legacySigner'> {
+function resolveKeys(
+  keys: unknown,
+  algorithm: SignatureAlgorithm,
+  legacySignatures: boolean,
+): Pick<CookieConfig, 'signer' | 'legacySigner'> {
   if (keys === undefined) return { signer: undefined, legacySigner: undefined };
   if (keys instanceof Keygrip || isKeygripLike(keys)) return { signer: keygripSigner(keys as CookieSigner), legacySigner: undefined };
   // Never echo the value: a secret passed in the wrong shape must not end up in logs.
@@ -195,7 +223,7 @@ function resolveKeys(keys: unknown, algorithm: SignatureAlgorithm): Pick<CookieC
   const list = keys as (string | Buffer)[];
   return {
     signer: new HmacSigner(list, algorithm),
-    legacySigner: algorithm === 'sha1' ? undefined : new HmacSigner(list, 'sha1'),
+    legacySigner: algorithm === 'sha1' || !legacySignatures ? undefined : new HmacSigner(list, 'sha1'),
   };
 }
 

@@ -2,14 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
 import { isLegacySessionId } from './legacy.js';
-import { creationTimes, deadlineOf, isLive, liveFilter, rollingExpiry, touchTarget } from './lifetime.js';
-import type { WriteOps } from './session-collection.js';
+import { creationTimes, deadlineFrom, deadlineOf, expiryFrom, isLive, liveFilter, rollingExpiry, touchTarget } from './lifetime.js';
+import type { SessionDocument, WriteOps } from './session-collection.js';
 import { SessionCookie } from './session-cookie.js';
 import { sizeFilter, tooLargeError } from './data-size.js';
 import { buildSet, buildUnset, DATA_FIELD, readPath } from './session-data.js';
 import { hashSessionId, isSessionId, type SessionDigest, type SessionId } from './session-id.js';
 import { moveToNewId } from './session-move.js';
 import { resolveSessionOptions, type SessionOptions } from './session-options.js';
+import { milliseconds } from './validate-option.js';
 import { afterLookup, freshSession, type Judge, type SessionState } from './session-state.js';
 import { tombstone, type SessionStore } from './session-store.js';
 
@@ -70,18 +71,21 @@ export class Session {
     }
     this.#store = store;
     this.#requestStart = store.now();
-    this.#cookie = new SessionCookie(req, res, resolveSessionOptions(options));
+    const config = resolveSessionOptions(options);
+    this.#cookie = new SessionCookie(req, res, config);
 
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
       this.#state = { kind: 'unread', id: incoming.value };
-      if (incoming.needsResign) this.#cookie.send(incoming.value, this.#requestStart);
+      // Signed with an older key: re-signed now (its stored expiry is not known yet).
+      if (incoming.needsResign) this.#cookie.send(incoming.value, this.#requestStart, this.#newExpiry());
     } else if (store.legacy && isLegacySessionId(incoming.value)) {
       this.#state = { kind: 'legacy', id: incoming.value };
     } else {
-      // Absent, malformed or badly signed: a new session, with its cookie in this response
-      // already (clients of mongosess 0.4 rely on that), and no database look-up.
-      this.#state = this.#startOver(true);
+      // Absent, malformed or badly signed: a new session, with no database look-up. Its cookie
+      // goes out in this response (clients of mongosess 0.4 rely on that), or with
+      // `cookieOnFirstWrite` only once something is stored.
+      this.#state = this.#startOver(!config.cookieOnFirstWrite);
     }
   }
 
@@ -165,6 +169,30 @@ export class Session {
   }
 
   /**
+   * Makes this session live `ms` instead of connect's `expires` ("remember me", or a shorter
+   * session for a sensitive role): from now, and with `rolling` from each use; never past
+   * `absoluteTimeout`. The database expiry and the cookie change together, and the lifetime
+   * stays with the session (across `regenerate()` too). Creates the session if needed. Resolves true.
+   */
+  setLifetime(ms: number): CompatPromise<boolean>;
+  setLifetime(ms: number, callback: Callback<boolean>): undefined;
+  setLifetime(...args: unknown[]): CompatPromise<boolean> | undefined {
+    const [[ms], callback] = splitCallback(args, 1);
+    return deliver(() => {
+      const lifetime = checkLifetime(ms);
+      return this.#enqueue(async () => {
+        const state = await this.#writable();
+        const { policy } = this.#store;
+        const now = this.#store.now();
+        const known = state.kind === 'live' ? state.doc : undefined;
+        const deadline = known ? deadlineOf(policy, known) : deadlineFrom(policy, now);
+        await this.#write(state, { $set: { lifetime } }, undefined, expiryFrom(policy, now, deadline, lifetime));
+        return true;
+      });
+    }, callback);
+  }
+
+  /**
    * Makes the cookie a browser-session cookie (no expiry date) in this response; how long the
    * data lives in the database does not change.
    */
@@ -207,7 +235,7 @@ export class Session {
     switch (state.kind) {
       case 'unread': {
         const doc = await this.#store.sessions.find(this.#digestOf(state.id));
-        this.#state = afterLookup(state.id, doc, this.#judge(), false);
+        this.#enter(afterLookup(state.id, doc, this.#judge(), false));
         if (this.#state.kind === 'live') await this.#touch(this.#state);
         return this.#state;
       }
@@ -230,29 +258,39 @@ export class Session {
    * to the stored data: where the server can, the update only matches while that fits in
    * maxDataBytes (data-size.ts).
    */
-  async #write(state: SessionState, ops: WriteOps, bytes?: number): Promise<void> {
+  async #write(state: SessionState, ops: WriteOps, bytes?: number, setExpiry?: Date): Promise<void> {
     if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
     const { policy, sessions } = this.#store;
     const now = this.#store.now();
     const known = state.kind === 'live' ? state.doc : undefined;
-    const expiresAt = rollingExpiry(policy, now, known);
+    const expiresAt = setExpiry ?? rollingExpiry(policy, now, known);
     const create = ops.$set !== undefined && state.kind !== 'live';
     const guarded = this.#store.sizeGuard && bytes !== undefined;
+    // A rolling write that cannot know the stored lifetime extends by connect's `expires`, so it
+    // only matches sessions without a lifetime of their own; the others take the path below.
+    const blindRolling = !setExpiry && expiresAt !== undefined && (state.kind === 'unread' || state.kind === 'absent');
     const doc = await sessions.update(this.#digestOf(state.id), ops, {
-      live: { ...liveFilter(policy, now), ...(guarded ? sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) : {}) },
+      live: {
+        ...liveFilter(policy, now),
+        ...(guarded ? sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) : {}),
+        ...(blindRolling ? { lifetime: { $exists: false } } : {}),
+      },
       ...(create ? { insert: creationTimes(policy, now) } : {}),
       ...(expiresAt ? { expiresAt } : {}),
     });
     if (doc) {
       this.#state = { kind: 'live', id: state.id, doc };
-      if (expiresAt || (state.kind === 'fresh' && !state.cookieSent)) this.#cookie.send(state.id, now);
+      if (expiresAt || (state.kind === 'fresh' && !state.cookieSent)) this.#sendCookie(state.id, doc);
       if (!expiresAt) await this.#touch(this.#state);
       return;
     }
-    // Nothing matched: the session is gone (or, guarded, too large). Find out which, on this path only.
+    // Nothing matched: the session is gone (or, guarded, too large; or, rolling blind, it has a
+    // lifetime of its own). Find out which, on this path only.
     const found = await sessions.find(this.#digestOf(state.id));
-    if (guarded && found && isLive(policy, found, this.#store.now())) throw tooLargeError(policy.maxDataBytes);
-    this.#state = afterLookup(state.id, found, this.#judge(), state.kind === 'live');
+    const live = found && isLive(policy, found, this.#store.now()) ? found : undefined;
+    if (blindRolling && live?.lifetime !== undefined) return this.#write({ kind: 'live', id: state.id, doc: live }, ops, bytes);
+    if (guarded && live) throw tooLargeError(policy.maxDataBytes);
+    this.#enter(afterLookup(state.id, found, this.#judge(), state.kind === 'live'));
     if (ops.$set === undefined) return; // a del on a gone session: the keys are gone either way
     if (this.#state.kind !== 'lost') {
       // The client holds a dead cookie: give it a fresh session's, so it is not stuck.
@@ -271,12 +309,12 @@ export class Session {
       const extended = await sessions.touch(this.#digestOf(state.id), liveFilter(policy, now), target);
       if (!extended) {
         // Ended or moved since it was read: the cookie now belongs to another request's response.
-        this.#state = { kind: 'lost', id: state.id };
+        this.#enter({ kind: 'lost', id: state.id });
         return;
       }
       state.doc.expiresAt = target;
     }
-    this.#cookie.send(state.id, now);
+    this.#sendCookie(state.id, state.doc);
   }
 
   async #end(): Promise<boolean> {
@@ -329,7 +367,7 @@ export class Session {
         return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
       });
       this.#state = moved ? { kind: 'live', id: moved.id, doc: moved.doc } : this.#startOver(false);
-      if (moved) this.#cookie.send(moved.id, now);
+      if (moved) this.#sendCookie(moved.id, moved.doc);
       return true;
     }
     // Nothing stored: still kill the id (it may have been planted) and issue a new one.
@@ -355,10 +393,19 @@ export class Session {
         break;
       case 'moved':
         this.#state = { kind: 'live', id: outcome.moved.id, doc: outcome.moved.doc };
-        this.#cookie.send(outcome.moved.id, now);
+        this.#sendCookie(outcome.moved.id, outcome.moved.doc);
         break;
     }
     return this.#state;
+  }
+
+  /**
+   * Moves to `next`. Entering `lost` takes back any session cookie this response was going to
+   * send (a rolling read's extension, a re-signing): another request has just set the cookie.
+   */
+  #enter(next: SessionState): void {
+    this.#state = next;
+    if (next.kind === 'lost') this.#cookie.withdraw();
   }
 
   /**
@@ -367,8 +414,19 @@ export class Session {
    */
   #startOver(sendCookie: boolean): SessionState {
     const state = freshSession(sendCookie);
-    if (sendCookie) this.#cookie.send(state.id, this.#store.now());
+    if (sendCookie) this.#cookie.send(state.id, this.#store.now(), this.#newExpiry());
     return state;
+  }
+
+  /** Sends the cookie of a stored session: it expires with the session. */
+  #sendCookie(id: SessionId, doc: SessionDocument): void {
+    const now = this.#store.now();
+    this.#cookie.send(id, now, doc.expiresAt ?? this.#newExpiry());
+  }
+
+  /** When a session created now would expire: the cookie's expiry before anything is stored. */
+  #newExpiry(): Date {
+    return creationTimes(this.#store.policy, this.#store.now()).expiresAt;
   }
 }
 
@@ -384,5 +442,16 @@ function refuseWrites(state: SessionState, lostIsFine: boolean): SessionState {
       throw new MongoSessError(LEGACY_AFTER_HEADERS);
     default:
       return state;
+  }
+}
+
+/** A lifetime given to setLifetime(): a positive number of ms that gives a valid date. */
+function checkLifetime(ms: unknown): number {
+  if (typeof ms !== 'number') throw new MongoSessValidationError(`setLifetime() takes a number of ms, got: ${typeof ms}`);
+  try {
+    // The rule of every duration option; refused here as bad input, not configuration.
+    return milliseconds('setLifetime() ms', ms, 0, { allowZero: false });
+  } catch (err) {
+    throw new MongoSessValidationError((err as Error).message);
   }
 }

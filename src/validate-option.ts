@@ -27,11 +27,19 @@ export function checkKnownKeys(name: string, options: Record<string, unknown>, k
   }
 }
 
+/**
+ * The last instant a cookie's Expires can name (the end of year 9999: HTTP dates have four-digit
+ * years) and a BSON date can hold. Durations are added to "now", so they must stay below it.
+ */
+const LAST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 export function milliseconds(name: string, value: unknown, fallback: number, { allowZero = true } = {}): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
     fail(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of ms, got: ${describe(value)}`);
   }
+  const longest = LAST_DATE_MS - Date.now();
+  if (value > longest) fail(`${name} must be at most ${longest} ms (a date past the year 9999 is no valid cookie date), got: ${value}`);
   return value;
 }
 

@@ -73,4 +73,9 @@ describe('connect options', () => {
       );
     }
   });
+
+  it('a duration past the last valid date is refused', () => {
+    assert.throws(() => resolveConnectOptions({ expires: Number.MAX_SAFE_INTEGER }), /expires must be at most \d+ ms/);
+    assert.throws(() => resolveConnectOptions({ absoluteTimeout: 1e16 }), /absoluteTimeout must be at most/);
+  });
 });

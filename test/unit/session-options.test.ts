@@ -1,7 +1,6 @@
 // Per-request (cookie) options: defaults, Secure rules and caching.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FOURTEEN_DAYS_MS } from '../../src/connect-options.js';
 import { resolveSessionOptions } from '../../src/session-options.js';
 
 describe('session options', () => {
@@ -10,7 +9,9 @@ describe('session options', () => {
     assert.equal(config.name, 'sess');
     assert.equal(config.sigName, 'sess.sig');
     assert.equal(config.signer, undefined);
-    assert.equal(config.expires, FOURTEEN_DAYS_MS);
+    assert.equal(config.expires, undefined, 'the cookie follows the session');
+    assert.equal(config.cookieOnFirstWrite, false, '0.4: the cookie goes out on first contact');
+    assert.ok(config.legacySigner === undefined, 'no keys, no signers');
     assert.equal(config.secure, undefined, 'decided per request');
     assert.equal(config.httpOnly, true);
     assert.equal(config.sameSite, 'lax');
@@ -30,5 +31,21 @@ describe('session options', () => {
     assert.throws(() => resolveSessionOptions({ cookieName: '__Host-s', domain: 'example.com' }), /requires path "\/" and no domain/);
     assert.throws(() => resolveSessionOptions({ cookieName: '__Host-s', path: '/app' }), /requires path "\/" and no domain/);
     assert.throws(() => resolveSessionOptions({ sameSite: 'none', secure: false }), /requires Secure; remove secure: false/);
+  });
+
+  it('cookie-name prefixes count whatever their case, as browsers match them', () => {
+    assert.equal(resolveSessionOptions({ cookieName: '__HOST-s' }).secure, true);
+    assert.equal(resolveSessionOptions({ cookieName: '__secure-s' }).secure, true);
+    assert.throws(() => resolveSessionOptions({ cookieName: '__host-s', path: '/app' }), /requires path "\/" and no domain/);
+  });
+
+  it('SHA-1 signatures of 0.4 can be turned off once the migration is done', () => {
+    assert.ok(resolveSessionOptions({ keys: ['k'] }).legacySigner, 'accepted by default');
+    assert.equal(resolveSessionOptions({ keys: ['k'], legacySignatures: false }).legacySigner, undefined);
+  });
+
+  it('a duration that would give an invalid cookie date is refused at configuration', () => {
+    assert.throws(() => resolveSessionOptions({ expires: 1e16 }), /expires must be at most \d+ ms \(a date past the year 9999/);
+    assert.equal(resolveSessionOptions({ expires: 100 * 365 * 24 * 3600 * 1000 }).expires, 100 * 365 * 24 * 3600 * 1000);
   });
 });
