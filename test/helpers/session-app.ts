@@ -1,5 +1,5 @@
 // A real http (or https) server whose every request runs one step of a test against a session.
-// and a request function that speaks both protocols. Used by the security tests.
+// Used by the security tests.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
