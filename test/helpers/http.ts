@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CookieJar } from 'tough-cookie';
 
@@ -63,22 +64,23 @@ export class Browser {
   }
 }
 
-/** One GET with exactly the given headers (an array value sends the header once per item). */
-export function rawRequest(url: string, headers: Record<string, string | string[]> = {}): Promise<Reply> {
+/**
+ * One GET over http or https with exactly the given headers (an array value sends the header once
+ * per item); `ca` is the certificate an https server is trusted by.
+ */
+export function rawRequest(url: string, headers: Record<string, string | string[]> = {}, ca?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, agent: false }, (res) => {
+    const onResponse = (res: IncomingMessage) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          body,
-          json: () => JSON.parse(body),
-          setCookie: res.headers['set-cookie'] ?? [],
-        }),
+        resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body), setCookie: res.headers['set-cookie'] ?? [] }),
       );
-    });
+    };
+    const req = url.startsWith('https:')
+      ? https.get(url, { headers, agent: false, ...(ca ? { ca } : {}) }, onResponse)
+      : http.get(url, { headers, agent: false }, onResponse);
     req.on('error', reject);
   });
 }

@@ -1,11 +1,10 @@
-// A real http (or https) server whose every request runs one step of a test against a session,
-// and a request function that speaks both protocols. Used by the security tests.
+// A real http (or https) server whose every request runs one step of a test against a session.
+// Used by the security tests.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { MongoClient } from 'mongodb';
 import MongoSess, { type Session, type SessionOptions } from '../../src/index.js';
-import { parseSetCookie, type Browser, type Reply } from './http.js';
+import { parseSetCookie, rawRequest, type Browser, type Reply } from './http.js';
 
 /** What one request does with its session; its result is sent back as JSON. */
 export type Step = (session: Session, req: IncomingMessage, res: ServerResponse) => unknown;
@@ -33,7 +32,14 @@ export interface TlsMaterial {
   cert: string;
 }
 
-export async function sessionApp(defaults: { options?: SessionOptions; tls?: TlsMaterial } = {}): Promise<SessionApp> {
+export interface SessionAppDefaults {
+  /** The options of `new MongoSess(req, res, options)` when a step gives none. */
+  options?: SessionOptions;
+  /** Serve https with this key and certificate. */
+  tls?: TlsMaterial;
+}
+
+export async function sessionApp(defaults: SessionAppDefaults = {}): Promise<SessionApp> {
   const steps = new Map<string, { step: Step; options: SessionOptions | undefined }>();
   const errors: unknown[] = [];
   let counter = 0;
@@ -71,7 +77,7 @@ export async function sessionApp(defaults: { options?: SessionOptions; tls?: Tls
       const path = `/step/${++counter}`;
       steps.set(path, { step, options: opts.options ?? defaults.options });
       if (opts.browser) return opts.browser.get(`${url}${path}`, opts.headers ?? {});
-      return request(`${url}${path}`, opts.headers ?? {}, ca);
+      return rawRequest(`${url}${path}`, opts.headers ?? {}, ca);
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -84,24 +90,6 @@ export async function sessionApp(defaults: { options?: SessionOptions; tls?: Tls
 function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body === undefined ? null : body));
-}
-
-/** One GET over http or https (trusting `ca`), with exactly the given headers. */
-export function request(url: string, headers: Record<string, string | string[]> = {}, ca?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const onResponse = (res: IncomingMessage) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body), setCookie: res.headers['set-cookie'] ?? [] }),
-      );
-    };
-    const req = url.startsWith('https:')
-      ? https.get(url, { headers, agent: false, ...(ca ? { ca } : {}) }, onResponse)
-      : http.get(url, { headers, agent: false }, onResponse);
-    req.on('error', reject);
-  });
 }
 
 export type SetCookie = ReturnType<typeof parseSetCookie>;
@@ -124,15 +112,4 @@ export async function outcome(promise: Promise<unknown> | undefined): Promise<{ 
   } catch (err) {
     return { name: (err as Error).name, message: (err as Error).message };
   }
-}
-
-/** A test file's teardown: closes its app and MongoSess, drops its database, closes its client. */
-export async function closeAll(app: SessionApp, client: MongoClient, db: string): Promise<void> {
-  await app.close();
-  await new Promise((resolve) => MongoSess.close(resolve));
-  await client
-    .db(db)
-    .dropDatabase()
-    .catch(() => undefined);
-  await client.close();
 }

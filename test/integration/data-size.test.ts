@@ -4,20 +4,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MongoServerError, type Collection } from 'mongodb';
-import MongoSess from '../../src/index.js';
 import { probeSizeGuard, sizeFilter } from '../../src/data-size.js';
 import type { SessionDocument } from '../../src/session-collection.js';
 import type { SessionDigest } from '../../src/session-id.js';
-import { digestOfCookie, monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { digestOfCookie } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
-import { closeAll, outcome, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { outcome, type SessionApp } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 
 const KIB = 1024;
 const MAX = 64 * KIB;
-const { client, commands, reset } = monitoredClient();
-const db = uniqueDbName('data_size');
-const collection: Collection<SessionDocument> = client.db(db).collection<SessionDocument>('sessions');
 const warnings: string[] = [];
+const fixture = sessionFixture('data_size', { connect: { maxDataBytes: MAX, warn: (m) => void warnings.push(m) } });
+const { client, commands, reset, db } = fixture;
+const collection: Collection<SessionDocument> = client.db(db).collection<SessionDocument>('sessions');
 let app: SessionApp;
 
 const digest = digestOfCookie;
@@ -31,12 +31,11 @@ async function storedSession(data: Record<string, unknown>): Promise<{ browser: 
 
 describe('maxDataBytes holds for the stored session', () => {
   before(async () => {
-    await client.connect();
-    await MongoSess.connect({ client, db, maxDataBytes: MAX, autoRemove: 'interval', warn: (m) => void warnings.push(m) });
-    app = await sessionApp();
+    await fixture.start();
+    app = fixture.app;
   });
 
-  after(() => closeAll(app, client, db));
+  after(() => fixture.stop());
 
   it('an 18-byte set() of an array index past the end is refused when padding could pass the cap; nothing is sent', async () => {
     const { browser, sid } = await storedSession({ list: [1] });

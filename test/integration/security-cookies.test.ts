@@ -7,19 +7,19 @@ import { after, before, describe, it } from 'node:test';
 import Keygrip from 'keygrip';
 import MongoSess, { MongoSessConfigError, type SessionOptions } from '../../src/index.js';
 import { newSessionId } from '../../src/session-id.js';
-import { monitoredClient, uniqueDbName } from '../helpers/db.js';
 import { Browser, rawRequest, send, serve, type Reply } from '../helpers/http.js';
 import { cookiesOf, sessionApp, type SessionApp, type SetCookie, type TlsMaterial } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 import { selfSignedCertificate } from '../helpers/tls-cert.js';
 
-const HOUR = 3_600_000;
+const _HOUR = 3_600_000;
 const ID = /^[A-Za-z0-9_-]{43}$/;
 const NEWEST = 'rotation-key-newest-41c2';
 const OLDER = 'rotation-key-older-9ab7';
 const REMOVED = 'rotation-key-removed-07de';
 
-const { client, commands, reset } = monitoredClient();
-const db = uniqueDbName('sec_cookie');
+const fixture = sessionFixture('sec_cookie');
+const { commands, reset } = fixture;
 let app: SessionApp;
 let https: SessionApp | undefined;
 let noTls = '';
@@ -44,23 +44,16 @@ function assertSafeDefaults(c: SetCookie): void {
 
 describe('security: cookies', () => {
   before(async () => {
-    await client.connect();
-    await MongoSess.connect({ client, db, autoRemove: 'interval', autoRemoveInterval: HOUR, warn: () => undefined });
-    app = await sessionApp();
+    await fixture.start();
+    app = fixture.app;
     const tls = selfSignedCertificate();
     if ('unavailable' in tls) noTls = tls.unavailable;
     else https = await sessionApp({ tls: tls as TlsMaterial });
   });
 
   after(async () => {
-    await app.close();
     await https?.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await client
-      .db(db)
-      .dropDatabase()
-      .catch(() => undefined);
-    await client.close();
+    await fixture.stop();
   });
 
   describe('attributes', () => {

@@ -6,19 +6,18 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Code, DBRef, ObjectId, type Collection, type Document } from 'mongodb';
+import { Code, DBRef, ObjectId, type Document } from 'mongodb';
 import MongoSess, { type Session } from '../../src/index.js';
 import { newSessionId } from '../../src/session-id.js';
-import { monitoredClient, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
-import { closeAll, outcome, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { outcome, type SessionApp } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 
 const HOUR = 3_600_000;
 const MIB = 1024 * 1024;
 
-const { client, commands, reset } = monitoredClient();
-const db = uniqueDbName('sec_input');
-const collection: Collection<Document> = client.db(db).collection('sessions');
+const fixture = sessionFixture('sec_input');
+const { commands, reset, collection } = fixture;
 let app: SessionApp;
 
 function digest(id: string): string {
@@ -72,12 +71,11 @@ async function assertRefused(call: (s: Session) => Promise<unknown> | undefined)
 
 describe('security: hostile input', () => {
   before(async () => {
-    await client.connect();
-    await MongoSess.connect({ client, db, autoRemove: 'interval', autoRemoveInterval: HOUR, warn: () => undefined });
-    app = await sessionApp();
+    await fixture.start();
+    app = fixture.app;
   });
 
-  after(() => closeAll(app, client, db));
+  after(() => fixture.stop());
 
   describe('keys in set()', () => {
     const keys: Array<[string, string]> = [

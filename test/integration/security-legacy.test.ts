@@ -7,11 +7,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Cookies from 'cookies';
 import Keygrip from 'keygrip';
-import { MongoServerError, ObjectId, type Collection, type Document } from 'mongodb';
-import MongoSess from '../../src/index.js';
-import { monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { MongoServerError, ObjectId } from 'mongodb';
 import { Browser, send, serve } from '../helpers/http.js';
-import { closeAll, cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { cookiesOf, type SessionApp } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -19,10 +18,9 @@ const FOURTEEN_DAYS = 14 * DAY;
 const ID = /^[A-Za-z0-9_-]{43}$/;
 const OLD_KEYS = ['legacy-app-secret-7d1c'];
 
-const { client, commands, reset } = monitoredClient();
-const db = uniqueDbName('sec_legacy');
-const collection: Collection<Document> = client.db(db).collection('sessions');
 const warnings: string[] = [];
+const fixture = sessionFixture('sec_legacy', { connect: { warn: (message) => void warnings.push(message) } });
+const { client, commands, reset, collection } = fixture;
 /** The server's answer to 0.4's TTL index: true, or why it refused it. */
 let legacyTtl: true | string = 'not tried';
 /** A 0.4 session stored before connect(), when 0.4's TTL index was still in place. */
@@ -69,17 +67,11 @@ describe('security: upgrading mongosess 0.4 sessions', () => {
           : `creating 0.4's TTL index failed: ${String(err)}`;
     }
     storedBeforeConnect = await legacyDocument({ user: 'early' });
-    await MongoSess.connect({
-      client,
-      db,
-      autoRemove: 'interval',
-      autoRemoveInterval: HOUR,
-      warn: (message) => void warnings.push(message),
-    });
-    app = await sessionApp();
+    await fixture.start();
+    app = fixture.app;
   });
 
-  after(() => closeAll(app, client, db));
+  after(() => fixture.stop());
 
   it("0.4's TTL index on createdAt is replaced by per-session expiry dates at connect", async (t) => {
     if (legacyTtl !== true) {

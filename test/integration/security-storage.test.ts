@@ -3,21 +3,20 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { BSON, type Collection, type Document } from 'mongodb';
+import { BSON } from 'mongodb';
 import MongoSess from '../../src/index.js';
 import { newSessionId } from '../../src/session-id.js';
-import { monitoredClient, uniqueDbName } from '../helpers/db.js';
 import { Browser, type Reply } from '../helpers/http.js';
 import { cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 
-const HOUR = 3_600_000;
+const _HOUR = 3_600_000;
 const ID = /^[A-Za-z0-9_-]{43}$/;
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const KEY = 'storage-suite-signing-key-0f3a9c';
 
-const { client, commands, reset } = monitoredClient();
-const db = uniqueDbName('sec_store');
-const collection: Collection<Document> = client.db(db).collection('sessions');
+const fixture = sessionFixture('sec_store');
+const { commands, reset, collection } = fixture;
 let app: SessionApp; // unsigned cookies
 let signed: SessionApp; // keys: [KEY]
 
@@ -94,21 +93,14 @@ function cookieValue(reply: Reply, name: string): string {
 
 describe('security: ids at rest, regenerate, guessing', () => {
   before(async () => {
-    await client.connect();
-    await MongoSess.connect({ client, db, autoRemove: 'interval', autoRemoveInterval: HOUR, warn: () => undefined });
-    app = await sessionApp();
+    await fixture.start();
+    app = fixture.app;
     signed = await sessionApp({ options: { keys: [KEY] } });
   });
 
   after(async () => {
-    await app.close();
     await signed.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await client
-      .db(db)
-      .dropDatabase()
-      .catch(() => undefined);
-    await client.close();
+    await fixture.stop();
   });
 
   describe('ids hashed at rest', () => {
