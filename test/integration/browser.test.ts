@@ -132,6 +132,7 @@ describe('in Chromium', { skip: 'missing' in chromium ? chromium.missing : false
           // The ended cookie, put back as it was, does not bring the name back.
           await context.clearCookies();
           await context.addCookies([...ended.values()]);
+          assert.ok((await cookieJar(context, example.url)).get('sess')?.value === ended.get('sess')?.value, 'the browser holds it again');
           assert.match(await visit(page, `${example.url}/`), /Who are you\?/);
         }));
 
