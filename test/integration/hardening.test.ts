@@ -160,12 +160,10 @@ describe('hardening from the security review', () => {
   });
 
   // With rolling, the read before the gate extends the session and puts the (then valid) old
-  // cookie on the response; the refused write does not take it back, so that response still
-  // overwrites the login's new cookie. Known gap, kept runnable as a todo.
-  const ROLLING_GAP = 'rolling: the cookie sent by the read before the regenerate() stays on the refused response';
+  // cookie on the response: the refused write must take it back.
   for (const rolling of [false, true]) {
     const name = `${rolling ? 'rolling' : 'fixed expiry'}: a late set refused after a concurrent regenerate() sends no cookie`;
-    it(name, rolling ? { todo: ROLLING_GAP } : {}, async () => {
+    it(name, async () => {
       await fixture.reconnect({ rolling, expires: HOUR });
       const gates = new Gates();
       const browser = new Browser();
