@@ -1,6 +1,7 @@
 import Keygrip from 'keygrip';
 import { HmacSigner, keygripSigner, type CookieSigner } from './cookie-signer.js';
 import { FOURTEEN_DAYS_MS } from './connect-options.js';
+import { warnIfUnsignedInProduction } from './unsigned-warning.js';
 import {
   boolean,
   describe,
@@ -164,6 +165,7 @@ function resolveFresh(input: unknown): CookieConfig {
   if (name.startsWith('__Host-') && (path !== '/' || domain !== undefined)) {
     fail('a cookie named __Host-… requires path "/" and no domain');
   }
+  if (options.keys === undefined) warnIfUnsignedInProduction();
 
   return {
     name,
