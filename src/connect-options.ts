@@ -1,5 +1,6 @@
-import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { MongoClient, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
 import type { SessionPolicy } from './session-store.js';
+import { DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern, type EndingWriteConcern } from './write-concern.js';
 import {
   boolean,
   checkObject,
@@ -124,6 +125,15 @@ export interface ConnectOptions {
    */
   upgradeLegacySessions?: boolean;
   /**
+   * Write concern of the writes that end sessions: `end()`, the claim of the old id in
+   * `regenerate()`, `endAll()`, tombstones, and the removal or move of mongosess 0.4 sessions.
+   * On a replica set a logout acknowledged by the primary alone can be rolled back by a
+   * failover, bringing the session back; `'majority'` survives it. Other writes (`set`, `del`)
+   * keep the client's write concern. `w: 0` is refused.
+   * @default { w: 'majority' }
+   */
+  writeConcern?: EndingWriteConcern;
+  /**
    * The clock, in ms since the epoch. Tests pass a fake one.
    * @default Date.now
    */
@@ -161,6 +171,7 @@ export const CONNECT_OPTIONS = {
   operationTimeout: option(DEFAULT_OPERATION_TIMEOUT_MS, positiveMs),
   maxDataBytes: option(DEFAULT_MAX_DATA_BYTES, positiveInteger),
   upgradeLegacySessions: option(true, boolean),
+  writeConcern: option<WriteConcernSettings>(DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern),
   now: option<() => number>(Date.now, fn),
   warn: option<(message: string) => void>(emitWarning, fn),
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
@@ -175,6 +186,8 @@ export interface ConnectionSettings {
   autoRemoveInterval: number;
   /** Look for mongosess 0.4 sessions, and replace 0.4's TTL index. */
   upgradeLegacySessions: boolean;
+  /** Write concern of the writes that end sessions. */
+  endingWriteConcern: WriteConcernSettings;
 }
 
 /** Everything `connect()` needs, complete and checked. */
@@ -218,6 +231,7 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
       autoRemove: options.autoRemove,
       autoRemoveInterval,
       upgradeLegacySessions: options.upgradeLegacySessions,
+      endingWriteConcern: options.writeConcern,
     },
     policy: {
       expires: options.expires,

@@ -5,11 +5,19 @@ import { probeSizeGuard } from './data-size.js';
 import { DATA_FIELD } from './session-data.js';
 import { prepareExpiry } from './expiry-index.js';
 import { LegacySessions, replaceLegacyTtlIndex, type LegacyDocument } from './legacy.js';
-import { SessionCollection, type SessionDocument } from './session-collection.js';
+import { changedConnectOptions } from './option-changes.js';
+import { primaryCollection, SessionCollection, type SessionDocument } from './session-collection.js';
 import type { SessionStore } from './session-store.js';
 import { startSweeper } from './sweeper.js';
 
+/** What a connection was made from: the options as given, and where its warnings go. */
+interface Origin {
+  options: unknown;
+  warn: (message: string) => void;
+}
+
 interface Connected {
+  origin: Origin;
   store: SessionStore;
   client: MongoClient;
   ownsClient: boolean;
@@ -19,6 +27,8 @@ interface Connected {
 interface Connecting {
   kind: 'connecting';
   promise: Promise<void>;
+  /** Set once the options are resolved (synchronously, before connect() returns). */
+  origin: Origin | undefined;
   /** close() was called meanwhile: shut the connection as soon as it is made. */
   closed: boolean;
 }
@@ -35,11 +45,19 @@ const NOT_CONNECTED = 'You must be connected to MongoDB to use MongoSess';
 export class ConnectionManager {
   #state: State = { kind: 'idle' };
 
-  /** Connects (once); later calls while connecting or connected share the same outcome. */
+  /**
+   * Connects (once); later calls while connecting or connected share the same outcome. A later
+   * call whose options differ is not applied: the live connection's `warn` says which differ.
+   */
   connect(options: unknown): Promise<void> {
-    if (this.#state.kind === 'connected') return Promise.resolve();
-    if (this.#state.kind === 'connecting') return this.#state.promise;
-    const attempt: Connecting = { kind: 'connecting', promise: Promise.resolve(), closed: false };
+    const state = this.#state;
+    if (state.kind !== 'idle') {
+      const origin = state.kind === 'connected' ? state.connection.origin : state.origin;
+      // connect() without options (connect(callback)) asks for the live connection, whatever it is.
+      if (origin && options !== undefined) warnIfOptionsChanged(origin, options);
+      return state.kind === 'connected' ? Promise.resolve() : state.promise;
+    }
+    const attempt: Connecting = { kind: 'connecting', promise: Promise.resolve(), origin: undefined, closed: false };
     this.#state = attempt;
     attempt.promise = this.#establish(attempt, options);
     return attempt.promise;
@@ -47,7 +65,9 @@ export class ConnectionManager {
 
   async #establish(attempt: Connecting, options: unknown): Promise<void> {
     try {
-      const connection = await open(resolveConnectOptions(options));
+      const config = resolveConnectOptions(options);
+      attempt.origin = { options, warn: config.warn };
+      const connection = await open(config, attempt.origin);
       if (attempt.closed) {
         await shut(connection);
         throw new MongoSessError('close() was called before connect() finished; call connect() again');
@@ -92,16 +112,19 @@ export class ConnectionManager {
   }
 }
 
-async function open(config: StoreConfig): Promise<Connected> {
+async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
   const { connection: settings, policy, now, warn } = config;
   const ownsClient = !('client' in settings.client);
   const client = 'client' in settings.client ? settings.client.client : createClient(settings.client);
   try {
     await client.connect().catch((err: unknown) => Promise.reject(databaseError('connecting to MongoDB', err)));
+    warnIfWritesAreNotRetried(client, warn);
     const db = client.db(settings.dbName);
-    const collection = db.collection<SessionDocument>(settings.collectionName);
-    // The same collection, seen as the 0.4 documents it may also hold.
-    const legacyCollection = db.collection<LegacyDocument>(settings.collectionName);
+    const collection = primaryCollection<SessionDocument>(db, settings.collectionName);
+    // The same collection, seen as the 0.4 documents it may also hold. Every write of 0.4
+    // documents ends a session (removal, endAll, the claim that moves one to a new id), or
+    // replaces 0.4's TTL index at connect: all of them use the ending write concern.
+    const legacyCollection = primaryCollection<LegacyDocument>(db, settings.collectionName, settings.endingWriteConcern);
     const removal = await prepareExpiry(collection, settings, warn, async (indexes) => {
       if (settings.upgradeLegacySessions) await replaceLegacyTtlIndex(legacyCollection, indexes, new Date(now() + policy.expires), warn);
     });
@@ -115,12 +138,12 @@ async function open(config: StoreConfig): Promise<Connected> {
         ),
       );
     }
-    const sessions = new SessionCollection(collection);
+    const sessions = new SessionCollection(collection, settings.endingWriteConcern);
     const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
     const store: SessionStore = { sessions, legacy, policy, now, sizeGuard };
     const stopSweeper =
       removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
-    return { store, client, ownsClient, stopSweeper };
+    return { origin, store, client, ownsClient, stopSweeper };
   } catch (err) {
     if (ownsClient) await client.close().catch(() => undefined);
     throw err;
@@ -140,6 +163,32 @@ function createClient({ uri, clientOptions }: { uri: string; clientOptions: Mong
 async function shut(connection: Connected): Promise<void> {
   await connection.stopSweeper?.();
   if (connection.ownsClient) await connection.client.close();
+}
+
+/** A `connect()` while connected or connecting does not apply its options: say so when they differ. */
+function warnIfOptionsChanged(origin: Origin, options: unknown): void {
+  const changed = changedConnectOptions(origin.options, options);
+  if (changed.length === 0) return;
+  origin.warn(
+    warning(
+      `connect() was called again while connected (or connecting) with different ${changed.join(', ')}; ` +
+        'the new options are ignored. Call MongoSess.close() first to connect with other options.',
+    ),
+  );
+}
+
+/**
+ * Retryable writes (on by default) let a write that met a failover or a network error be
+ * retried once on the new primary; without them an election fails the request.
+ */
+function warnIfWritesAreNotRetried(client: MongoClient, warn: (message: string) => void): void {
+  if (client.options.retryWrites !== false) return;
+  warn(
+    warning(
+      'retryWrites is off for this client, so a write (a logout included) that meets a replica set ' +
+        'election or a dropped connection fails instead of being retried once; remove retryWrites: false.',
+    ),
+  );
 }
 
 /** Whether this process was already warned that its server is not atomic per document. */

@@ -1,4 +1,13 @@
-import { MongoServerError, type Collection, type Filter, type UpdateFilter } from 'mongodb';
+import {
+  MongoServerError,
+  ReadPreference,
+  type Collection,
+  type Db,
+  type Document,
+  type Filter,
+  type UpdateFilter,
+  type WriteConcernSettings,
+} from 'mongodb';
 import { databaseError } from './errors.js';
 import type { StoredTimes } from './lifetime.js';
 import { DATA_FIELD } from './session-data.js';
@@ -62,6 +71,15 @@ export async function upsertOnce<T>(run: (upsert: boolean) => Promise<T>): Promi
   }
 }
 
+/**
+ * A handle on the sessions collection that reads from the primary whatever the client's read
+ * preference: a secondary can lag, and would serve a session that was just ended or miss one
+ * that was just created. `writeConcern`, when given, applies to every write through the handle.
+ */
+export function primaryCollection<T extends Document>(db: Db, name: string, writeConcern?: WriteConcernSettings): Collection<T> {
+  return db.collection<T>(name, { readPreference: ReadPreference.primary, ...(writeConcern ? { writeConcern } : {}) });
+}
+
 /** Wraps a driver call so that any failure reaches the caller as a MongoSessError with its cause. */
 export async function attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -77,9 +95,13 @@ export async function attempt<T>(operation: string, run: () => Promise<T>): Prom
  */
 export class SessionCollection {
   readonly #collection: Collection<SessionDocument>;
+  /** For the writes that end sessions, which must survive a failover (connect's `writeConcern`). */
+  readonly #ending: { writeConcern: WriteConcernSettings };
 
-  constructor(collection: Collection<SessionDocument>) {
+  /** `collection` should read from the primary (see `primaryCollection`). */
+  constructor(collection: Collection<SessionDocument>, endingWriteConcern: WriteConcernSettings) {
     this.#collection = collection;
+    this.#ending = { writeConcern: endingWriteConcern };
   }
 
   /** Reads a session document, whatever its state. */
@@ -122,13 +144,16 @@ export class SessionCollection {
    * stored). Created even where nothing was stored, so a concurrent slow write finds it.
    */
   end(digest: SessionDigest, tombstone: Tombstone): Promise<SessionDocument | null> {
-    const run = (upsert: boolean) => this.#collection.findOneAndReplace({ _id: digest }, tombstone, { upsert, returnDocument: 'before' });
+    const run = (upsert: boolean) =>
+      this.#collection.findOneAndReplace({ _id: digest }, tombstone, { upsert, returnDocument: 'before', ...this.#ending });
     return attempt('ending the session', () => upsertOnce(run));
   }
 
   /** Changes how long a tombstone is kept. */
   async keepTombstoneUntil(digest: SessionDigest, expiresAt: Date): Promise<void> {
-    await attempt('ending the session', () => this.#collection.updateOne({ _id: digest, ended: true }, { $set: { expiresAt } }));
+    await attempt('ending the session', () =>
+      this.#collection.updateOne({ _id: digest, ended: true }, { $set: { expiresAt } }, this.#ending),
+    );
   }
 
   /** Stores a session under a new digest (regenerate, 0.4 upgrade). */
@@ -149,7 +174,7 @@ export class SessionCollection {
   /** Turns every document matching `query` into a tombstone; returns how many. */
   async endAll(query: Filter<SessionDocument>, tombstone: Tombstone): Promise<number> {
     const result = await attempt('ending sessions', () =>
-      this.#collection.updateMany(query, { $set: tombstone, $unset: { [DATA_FIELD]: '', createdAt: '', deadline: '' } }),
+      this.#collection.updateMany(query, { $set: tombstone, $unset: { [DATA_FIELD]: '', createdAt: '', deadline: '' } }, this.#ending),
     );
     return result.modifiedCount;
   }

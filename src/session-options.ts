@@ -1,5 +1,6 @@
 import Keygrip from 'keygrip';
 import { HmacSigner, keygripSigner, type CookieSigner } from './cookie-signer.js';
+import { warnIfUnsignedInProduction } from './unsigned-warning.js';
 import {
   boolean,
   describe,
@@ -187,6 +188,7 @@ function resolveFresh(input: unknown): CookieConfig {
   if (hostPrefix && (path !== '/' || domain !== undefined)) {
     fail('a cookie named __Host-… requires path "/" and no domain');
   }
+  if (options.keys === undefined) warnIfUnsignedInProduction();
 
   return {
     name,

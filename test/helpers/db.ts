@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import { MongoClient, type CommandStartedEvent, type MongoClientOptions } from 'mongodb';
 import { hashSessionId, isSessionId, type SessionDigest } from '../../src/session-id.js';
 
 /** Set by scripts/with-server.mjs (npm test), or by the user. */
@@ -16,9 +16,15 @@ export function uniqueDbName(prefix: string): string {
 /** Commands that are the driver's own housekeeping, not mongosess's work. */
 const HOUSEKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue']);
 
-/** A client (of the test server, or of `uri`) whose commands are recorded, to count what mongosess sends. */
-export function monitoredClient(uri = MONGODB_URI): { client: MongoClient; commands: CommandStartedEvent[]; reset(): void } {
-  const client = new MongoClient(uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000 });
+/**
+ * A client (of the test server, or of `uri`, with extra `options`) whose commands are recorded,
+ * to count and inspect what mongosess sends.
+ */
+export function monitoredClient(
+  uri = MONGODB_URI,
+  options: MongoClientOptions = {},
+): { client: MongoClient; commands: CommandStartedEvent[]; reset(): void } {
+  const client = new MongoClient(uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000, ...options });
   const commands: CommandStartedEvent[] = [];
   client.on('commandStarted', (event) => {
     if (!HOUSEKEEPING.has(event.commandName)) commands.push(event);

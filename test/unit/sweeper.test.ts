@@ -10,7 +10,7 @@ import { startSweeper } from '../../src/sweeper.js';
 const client = new MongoClient('mongodb://127.0.0.1:1/', { serverSelectionTimeoutMS: 100 });
 
 function sweeperWith(warn: (message: string) => void): () => Promise<void> {
-  const sessions = new SessionCollection(client.db('mongosess_unit').collection<SessionDocument>('sessions'));
+  const sessions = new SessionCollection(client.db('mongosess_unit').collection<SessionDocument>('sessions'), { w: 1 });
   return startSweeper(() => sessions.sweep(new Date()), 20, warn);
 }
 
