@@ -6,8 +6,9 @@
  */
 import { MongoServerError, ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
 import { databaseError, warning } from './errors.js';
-import { deadlineOf, isLive, type LifetimePolicy, type StoredTimes } from './lifetime.js';
-import { attempt, type SessionCollection, type SessionSummary } from './session-collection.js';
+import { deadlineOf, isLive, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { attempt, type SessionCollection, type SessionDocument, type SessionSummary } from './session-collection.js';
+import type { SessionDigest } from './session-id.js';
 import { moveToNewId, type Moved } from './session-move.js';
 
 /** mongosess 0.4 used the ObjectId's 24 hex characters as the cookie value. */
@@ -19,9 +20,14 @@ const INDEX_NOT_FOUND = 27;
 /** A mongosess 0.4 cookie value: the 24 hex characters of the document's ObjectId. */
 export type LegacyId = string & { readonly __brand: 'LegacyId' };
 
-/** A session document as mongosess 0.4 wrote it: the data at the top level. */
+/**
+ * A session document as mongosess 0.4 wrote it: the data at the top level. Once moved, it is
+ * a tombstone that says where the session went (`movedTo`, the new document's digest), so that
+ * parallel requests with the same 0.4 cookie find the one session it became.
+ */
 export interface LegacyDocument extends StoredTimes {
   _id: ObjectId;
+  movedTo?: SessionDigest;
   [key: string]: unknown;
 }
 
@@ -33,7 +39,7 @@ export function isLegacySessionId(value: unknown): value is LegacyId {
 export function legacyData(doc: LegacyDocument): Record<string, unknown> {
   // Rest syntax copies own properties as own properties, a stored `__proto__` key included
   // (an assignment loop would set the prototype instead).
-  const { _id, createdAt, expiresAt, deadline, ended, endedAt, ...data } = doc;
+  const { _id, createdAt, expiresAt, deadline, ended, endedAt, movedTo, lifetime, ...data } = doc;
   return data;
 }
 
@@ -54,7 +60,12 @@ export type LegacyOutcome =
   /** Live, but the response headers are out, so no new cookie could be sent: served in place. */
   | { kind: 'served'; data: Record<string, unknown>; times: StoredTimes }
   /** Moved to a fresh id (its cookie is the caller's to send). */
-  | { kind: 'moved'; moved: Moved };
+  | { kind: 'moved'; moved: Moved }
+  /**
+   * Another request moved it (its response carries the new cookie): the session it became,
+   * known here only by its digest.
+   */
+  | { kind: 'forwarded'; digest: SessionDigest; doc: SessionDocument };
 
 /** The 0.4 documents of the sessions collection. */
 export class LegacySessions {
@@ -68,25 +79,45 @@ export class LegacySessions {
 
   /**
    * Finds the 0.4 session and, when `canMove`, moves it to a fresh id. The claim of the old
-   * document (findOneAndDelete) is atomic, so of several requests with one 0.4 cookie one wins.
+   * document (one findOneAndReplace of a live document by the forwarding tombstone) is atomic:
+   * of several requests with one 0.4 cookie one wins, and the others are forwarded to the
+   * session it became, so they all converge on one.
    */
   async upgrade(sessions: SessionCollection, id: LegacyId, now: number, canMove: boolean): Promise<LegacyOutcome> {
-    const found = await attempt('reading the session', () => this.#collection.findOne({ _id: new ObjectId(id) }));
+    const _id = new ObjectId(id);
+    const found = await attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
+    if (found.movedTo) return forward(sessions, this.#policy, found.movedTo, now);
     const times = legacyTimes(this.#policy, found, now);
     if (!isLive(this.#policy, times, now)) return { kind: 'gone' };
     const data = legacyData(found);
     if (!canMove) return { kind: 'served', data, times };
-    const moved = await moveToNewId(sessions, this.#policy, now, { times, deadline: deadlineOf(this.#policy, times), data }, async () => {
-      const claimed = await attempt('reading the session', () => this.#collection.findOneAndDelete({ _id: new ObjectId(id) }));
-      return claimed && isLive(this.#policy, legacyTimes(this.#policy, claimed, now), now) ? legacyData(claimed) : null;
+    let movedBy: SessionDigest | undefined;
+    const source = { times, deadline: deadlineOf(this.#policy, times), data };
+    const moved = await moveToNewId(sessions, this.#policy, now, source, async (newDigest) => {
+      const marker = { ...tombstoneTimes(this.#policy, now, true), movedTo: newDigest };
+      const claimed = await attempt('moving the session', () =>
+        this.#collection.findOneAndReplace({ _id, ended: { $ne: true } }, marker, { returnDocument: 'before' }),
+      );
+      if (claimed && isLive(this.#policy, legacyTimes(this.#policy, claimed, now), now)) return legacyData(claimed);
+      // Lost the race: ended (an end() always wins), or moved by another request.
+      movedBy = (await attempt('reading the session', () => this.#collection.findOne({ _id })))?.movedTo;
+      return null;
     });
-    return moved ? { kind: 'moved', moved } : { kind: 'gone' };
+    if (moved) return { kind: 'moved', moved };
+    return movedBy ? forward(sessions, this.#policy, movedBy, now) : { kind: 'gone' };
   }
 
-  /** Deletes a 0.4 session (0.4 kept no tombstones: a deleted document makes its cookie unknown). */
-  async remove(id: LegacyId): Promise<void> {
-    await attempt('ending the session', () => this.#collection.deleteOne({ _id: new ObjectId(id) }));
+  /**
+   * Ends a 0.4 session: its document becomes a tombstone, and if it was moved meanwhile the
+   * session it became is ended too, so that an end() racing the move always wins.
+   */
+  async end(sessions: SessionCollection, id: LegacyId, now: number): Promise<void> {
+    const tombstone = tombstoneTimes(this.#policy, now, true);
+    const before = await attempt('ending the session', () =>
+      this.#collection.findOneAndReplace({ _id: new ObjectId(id) }, tombstone, { returnDocument: 'before' }),
+    );
+    if (before?.movedTo) await sessions.end(before.movedTo, tombstone);
   }
 
   /** Ends every live 0.4 session matching a data filter (see `dataQuery`); returns how many. */
@@ -126,6 +157,12 @@ export class LegacySessions {
     for (const [key, value] of Object.entries(dataFilter)) topLevel[key.replace(/^d\./, '')] = value;
     return { $and: [...clauses, topLevel] } as Filter<LegacyDocument>;
   }
+}
+
+/** The session a moved 0.4 session became, if it is live. */
+async function forward(sessions: SessionCollection, policy: LifetimePolicy, digest: SessionDigest, now: number): Promise<LegacyOutcome> {
+  const doc = await sessions.find(digest);
+  return doc && isLive(policy, doc, now) ? { kind: 'forwarded', digest, doc } : { kind: 'gone' };
 }
 
 /**

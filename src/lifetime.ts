@@ -117,6 +117,11 @@ export function tombstoneExpiry(policy: LifetimePolicy, now: number, heldData: b
   return new Date(now + (heldData ? policy.expires : Math.min(policy.expires, SHORT_TOMBSTONE_MS)));
 }
 
+/** The dates of a tombstone that replaces a session ended at `now` (see tombstoneExpiry). */
+export function tombstoneTimes(policy: LifetimePolicy, now: number, heldData: boolean): { ended: true; endedAt: Date; expiresAt: Date } {
+  return { ended: true, endedAt: new Date(now), expiresAt: tombstoneExpiry(policy, now, heldData) };
+}
+
 /**
  * Whether a dead session was ended by another request while this one ran (started at
  * `requestStart`): then this request must not start over or send a cookie, as that would

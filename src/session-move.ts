@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { expiryFrom, lifetimeOf, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import type { SessionCollection, SessionDocument } from './session-collection.js';
-import { hashSessionId, newSessionId, type SessionId } from './session-id.js';
+import { hashSessionId, newSessionId, type SessionDigest, type SessionId } from './session-id.js';
 
 const noop = (): void => undefined;
 
@@ -20,7 +20,7 @@ export interface Moved {
 
 /**
  * Moves a live session to a fresh id without ever losing it (regenerate, 0.4 upgrade): the copy
- * is stored first, then `claim` ends the old id and returns the data it held at that instant
+ * is stored first, then `claim` (given the copy's digest) ends the old id and returns the data it held at that instant
  * (null if another request ended or moved it meanwhile: then the copy is dropped and null is
  * returned). The copy catches up if the data changed in between. If `claim` fails, the old
  * session is untouched (or its fate unknown), so the copy is dropped and the error rethrown.
@@ -30,7 +30,7 @@ export async function moveToNewId(
   policy: LifetimePolicy,
   now: number,
   source: MoveSource,
-  claim: () => Promise<Record<string, unknown> | null>,
+  claim: (newDigest: SessionDigest) => Promise<Record<string, unknown> | null>,
 ): Promise<Moved | null> {
   const id = newSessionId();
   const { times, deadline, data } = source;
@@ -45,7 +45,7 @@ export async function moveToNewId(
   await sessions.insert(doc);
   let latest: Record<string, unknown> | null;
   try {
-    latest = await claim();
+    latest = await claim(doc._id);
   } catch (err) {
     await sessions.discard(doc._id).catch(noop);
     throw err;

@@ -6,7 +6,7 @@
 import type { LegacyId } from './legacy.js';
 import { endedDuring, isLive, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import type { SessionDocument } from './session-collection.js';
-import { newSessionId, type SessionId } from './session-id.js';
+import { newSessionId, type SessionDigest, type SessionId } from './session-id.js';
 
 export type SessionState =
   /** An id made in this request: nothing can be stored under it but what this object writes. */
@@ -19,6 +19,12 @@ export type SessionState =
   | { readonly kind: 'live'; readonly id: SessionId; readonly doc: SessionDocument }
   /** A mongosess 0.4 cookie, not looked up yet (or its look-up failed: it is tried again). */
   | { readonly kind: 'legacy'; readonly id: LegacyId }
+  /**
+   * A 0.4 cookie whose session another request has just moved to a fresh id (that request's
+   * response carries the new cookie): served and written by the new document's digest, and this
+   * response never touches the cookie.
+   */
+  | { readonly kind: 'forwarded'; readonly id: LegacyId; readonly digest: SessionDigest; readonly doc: SessionDocument }
   /** A live 0.4 session found after the response headers were sent: served where it is. */
   | { readonly kind: 'legacyServed'; readonly id: LegacyId; readonly data: Record<string, unknown>; readonly times: StoredTimes }
   /**
@@ -26,7 +32,7 @@ export type SessionState =
    * regenerate()): writes are refused, and this response never touches the cookie, which the
    * other request's response has just set.
    */
-  | { readonly kind: 'lost'; readonly id: SessionId }
+  | { readonly kind: 'lost'; readonly id: SessionId | LegacyId }
   /** end() was called on this object. */
   | { readonly kind: 'ended'; readonly id: string };
 

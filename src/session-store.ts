@@ -3,7 +3,7 @@
  * many sessions at once behind `endAll`, `countSessions` and `listSessions`.
  */
 import type { LegacySessions } from './legacy.js';
-import { liveFilter, tombstoneExpiry, type LifetimePolicy } from './lifetime.js';
+import { liveFilter, tombstoneTimes, type LifetimePolicy } from './lifetime.js';
 import type { SessionCollection, SessionSummary, Tombstone } from './session-collection.js';
 import { buildDataFilter } from './data-filter.js';
 
@@ -26,7 +26,7 @@ export interface SessionStore {
 
 /** The tombstone that replaces a session ended at `now`. */
 export function tombstone(policy: LifetimePolicy, now: number, heldData: boolean): Tombstone {
-  return { ended: true, endedAt: new Date(now), expiresAt: tombstoneExpiry(policy, now, heldData) };
+  return tombstoneTimes(policy, now, heldData);
 }
 
 /** The query for live (1.x) sessions whose data matches a user's filter. */

@@ -220,6 +220,7 @@ export class Session {
   #view(state: SessionState): SessionView {
     switch (state.kind) {
       case 'live':
+      case 'forwarded':
         // _id last: it is always the cookie's id, whatever the stored data holds.
         return { ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...state.doc.d, _id: state.id };
       case 'legacyServed':
@@ -259,6 +260,7 @@ export class Session {
    * maxDataBytes (data-size.ts).
    */
   async #write(state: SessionState, ops: WriteOps, bytes?: number, setExpiry?: Date): Promise<void> {
+    if (state.kind === 'forwarded') return this.#writeForwarded(state, ops, bytes, setExpiry);
     if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
     const { policy, sessions } = this.#store;
     const now = this.#store.now();
@@ -299,6 +301,34 @@ export class Session {
     throw new MongoSessEndedError(GONE);
   }
 
+  /**
+   * A write to a 0.4 session another request moved: to its new document, by digest, never
+   * creating it, and with no cookie (the moving request's response sets the new one).
+   */
+  async #writeForwarded(
+    state: Extract<SessionState, { kind: 'forwarded' }>,
+    ops: WriteOps,
+    bytes?: number,
+    setExpiry?: Date,
+  ): Promise<void> {
+    const { policy, sessions } = this.#store;
+    const now = this.#store.now();
+    const guarded = this.#store.sizeGuard && bytes !== undefined;
+    const expiresAt = setExpiry ?? rollingExpiry(policy, now, state.doc);
+    const doc = await sessions.update(state.digest, ops, {
+      live: { ...liveFilter(policy, now), ...(guarded ? sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) : {}) },
+      ...(expiresAt ? { expiresAt } : {}),
+    });
+    if (doc) {
+      this.#state = { ...state, doc };
+      return;
+    }
+    const found = await sessions.find(state.digest);
+    if (guarded && found && isLive(policy, found, this.#store.now())) throw tooLargeError(policy.maxDataBytes);
+    this.#enter({ kind: 'lost', id: state.id });
+    if (ops.$set !== undefined) throw new MongoSessEndedError(GONE);
+  }
+
   /** Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter. */
   async #touch(state: Extract<SessionState, { kind: 'live' }>): Promise<void> {
     const { policy, sessions } = this.#store;
@@ -325,7 +355,8 @@ export class Session {
         return true; // another request ended or moved it, and set the cookie
       case 'legacy':
       case 'legacyServed':
-        await legacy?.remove(state.id);
+      case 'forwarded':
+        await legacy?.end(sessions, state.id, this.#store.now());
         break;
       case 'unread':
       case 'absent':
@@ -343,6 +374,8 @@ export class Session {
       case 'fresh':
       case 'ended':
         break;
+      default:
+        return unreachable(state);
     }
     this.#state = { kind: 'ended', id: state.id };
     this.#cookie.clear();
@@ -358,9 +391,9 @@ export class Session {
     const state = refuseWrites(await this.#settle(), false);
     const { sessions, policy } = this.#store;
     const now = this.#store.now();
-    if (state.kind === 'live') {
-      if (wasLegacy) return true; // moving a 0.4 session to a fresh id was the regeneration
-      const oldDigest = this.#digestOf(state.id);
+    if (state.kind === 'live' && wasLegacy) return true; // moving a 0.4 session to a fresh id was the regeneration
+    if (state.kind === 'live' || state.kind === 'forwarded') {
+      const oldDigest = state.kind === 'live' ? this.#digestOf(state.id) : state.digest;
       const source = { times: state.doc, deadline: deadlineOf(policy, state.doc), data: state.doc.d ?? {} };
       const moved = await moveToNewId(sessions, policy, now, source, async () => {
         const old = await sessions.end(oldDigest, tombstone(policy, now, true));
@@ -395,6 +428,11 @@ export class Session {
         this.#state = { kind: 'live', id: outcome.moved.id, doc: outcome.moved.doc };
         this.#sendCookie(outcome.moved.id, outcome.moved.doc);
         break;
+      case 'forwarded':
+        this.#state = { kind: 'forwarded', id, digest: outcome.digest, doc: outcome.doc };
+        break;
+      default:
+        return unreachable(outcome);
     }
     return this.#state;
   }
@@ -454,4 +492,9 @@ function checkLifetime(ms: unknown): number {
   } catch (err) {
     throw new MongoSessValidationError((err as Error).message);
   }
+}
+
+/** Makes a switch exhaustive: a new state or outcome kind not handled is a compile error. */
+function unreachable(value: never): never {
+  throw new Error(`mongosess: unhandled case ${JSON.stringify(value)}`);
 }
