@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OutgoingMessage, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import Cookies from 'cookies';
+import { MongoSessConfigError } from './errors.js';
+import { readCookie, setCookieLine, withCookies } from './cookie-header.js';
 import type { CookieConfig } from './session-options.js';
 
 /** What the request's cookie said, before any database look-up. */
@@ -14,29 +15,27 @@ export interface IncomingId {
 /** Reads and writes the session cookie (and its `.sig` twin) of one request. */
 export class SessionCookie {
   readonly #config: CookieConfig;
+  readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
-  readonly #cookies: Cookies;
   readonly #secure: boolean;
   #browserSession = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, config: CookieConfig) {
     this.#config = config;
+    this.#req = req;
     this.#res = res;
     this.#secure = config.secure ?? isSecureRequest(req, config.trustProxy);
-    // Passing `secure` tells the cookies package what we decided, so it never throws
-    // "Cannot send secure cookie over unencrypted connection" at a user.
-    this.#cookies = new Cookies(req, res, { secure: this.#secure });
   }
 
   read(): IncomingId {
     const { name, sigName, signer, legacySigner } = this.#config;
-    // Signatures are checked here, not by the cookies package (which is given no keys): it knows
-    // one algorithm only, and we also accept 0.4's SHA-1 signatures.
-    const value = this.#cookies.get(name);
+    // Signatures are checked here: besides the newest algorithm, 0.4's SHA-1 signatures count.
+    const header = this.#req.headers.cookie;
+    const value = readCookie(header, name);
     if (value === undefined || value === '') return { value: undefined, needsResign: false };
     if (!signer) return { value, needsResign: false };
 
-    const signature = this.#cookies.get(sigName);
+    const signature = readCookie(header, sigName);
     if (!signature) return { value: undefined, needsResign: false };
     const data = `${name}=${value}`;
     const index = signer.index(data, signature);
@@ -92,23 +91,48 @@ export class SessionCookie {
   }
 
   #send(value: string, expires: Date | undefined): void {
-    if (this.#res.headersSent) return;
-    const { name, sigName, signer, httpOnly, sameSite, path, domain } = this.#config;
-    const attributes = {
-      overwrite: true,
-      secure: this.#secure,
-      httpOnly,
-      path,
-      ...(expires ? { expires } : {}),
-      ...(sameSite ? { sameSite } : {}),
-      ...(domain ? { domain } : {}),
-    };
-    this.#cookies.set(name, value, attributes);
-    // The signature cookie exactly as the cookies package writes it: `<name>.sig`, signing
+    const res = this.#res;
+    if (res.headersSent) return;
+    const { name, sigName, signer } = this.#config;
+    const attributes = this.#attributes(expires);
+    const line = setCookieLine(name, value, attributes);
+    // The signature cookie as the cookies package wrote it: `<name>.sig`, signing
     // "<name>=<value>", with the same attributes.
-    if (signer) this.#cookies.set(sigName, signer.sign(`${name}=${value}`), attributes);
+    const sigLine = signer ? setCookieLine(sigName, signatureValue(signer.sign(`${name}=${value}`)), attributes) : undefined;
+    const lines = withCookies(res.getHeader('set-cookie'), name, line, sigName, sigLine);
+    // As the cookies package did: past Express's res.set wrapper (present on its responses), straight to Node's.
+    (typeof (res as { set?: unknown }).set === 'function' ? OutgoingMessage.prototype.setHeader : res.setHeader).call(
+      res,
+      'Set-Cookie',
+      lines,
+    );
+  }
+
+  /** The attributes after `name=value`, in the cookies package's order and spelling. */
+  #attributes(expires: Date | undefined): string {
+    const { httpOnly, sameSite, path, domain } = this.#config;
+    let attributes = `; path=${path}`;
+    if (expires) attributes += `; expires=${expires.toUTCString()}`;
+    if (domain) attributes += `; domain=${domain}`;
+    if (sameSite) attributes += `; samesite=${sameSite}`;
+    if (this.#secure) attributes += '; secure';
+    if (httpOnly) attributes += '; httponly';
+    return attributes;
   }
 }
+
+/** A caller's Keygrip may return anything: only a cookie value may go into the header. */
+function signatureValue(signature: string): string {
+  if (typeof signature !== 'string' || !COOKIE_VALUE.test(signature)) {
+    throw new MongoSessConfigError(
+      'the keys signer returned a signature that cannot be a cookie value (a string without ";" or control characters)',
+    );
+  }
+  return signature;
+}
+
+/** The cookies package's rule for values: visible characters, space, tab and Latin-1, no ';'. */
+const COOKIE_VALUE = /^[\t\x20-\x3a\x3c-\x7e\x80-\xff]+$/;
 
 function isSecureRequest(req: IncomingMessage, trustProxy: boolean): boolean {
   if ((req.socket as Partial<TLSSocket> | null)?.encrypted) return true;

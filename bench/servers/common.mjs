@@ -4,7 +4,7 @@ import http from 'node:http';
 import { MongoClient } from 'mongodb';
 
 /** Commands that are connection chatter, not work done for a request. */
-const NOT_COUNTED = new Set([
+export const NOT_COUNTED = new Set([
   'hello',
   'isMaster',
   'ismaster',
