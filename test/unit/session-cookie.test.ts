@@ -47,6 +47,9 @@ const CONFIGS: SessionOptions[] = [
   { expires: 0, sameSite: 'none' },
 ];
 
+/** When the session the cookie belongs to expires in the database. */
+const SESSION_EXPIRY = new Date(NOW + 3_600_000);
+
 describe('session cookie headers', () => {
   for (const options of CONFIGS) {
     it(`write as the cookies package did: ${JSON.stringify(options)}`, () => {
@@ -55,8 +58,9 @@ describe('session cookie headers', () => {
       for (const preset of [[], before]) {
         const sent = exchange();
         if (preset.length > 0) sent.res.setHeader('Set-Cookie', preset);
-        new SessionCookie(sent.req, sent.res, config).send(ID, NOW);
-        const expires = config.expires === 0 ? undefined : new Date(NOW + config.expires);
+        new SessionCookie(sent.req, sent.res, config).send(ID, NOW, SESSION_EXPIRY);
+        // Without its own `expires`, the cookie expires with the session.
+        const expires = config.expires === 0 ? undefined : config.expires === undefined ? SESSION_EXPIRY : new Date(NOW + config.expires);
         assert.deepEqual(sent.res.getHeader('set-cookie'), reference(options, ID, expires, preset));
 
         const cleared = exchange();
@@ -71,7 +75,7 @@ describe('session cookie headers', () => {
     const config = resolveSessionOptions({ keys: ['k'] });
     const { req, res } = exchange();
     const cookie = new SessionCookie(req, res, config);
-    cookie.send(ID, NOW);
+    cookie.send(ID, NOW, SESSION_EXPIRY);
     cookie.asBrowserSession(ID);
     const lines = res.getHeader('set-cookie') as string[];
     assert.equal(lines.length, 2);
@@ -104,6 +108,9 @@ describe('session cookie headers', () => {
   it('refuses a signature that cannot be a cookie value', () => {
     const grip = { sign: () => 'bad;value', index: () => -1 };
     const { req, res } = exchange();
-    assert.throws(() => new SessionCookie(req, res, resolveSessionOptions({ keys: grip })).send(ID, NOW), /cannot be a cookie value/);
+    assert.throws(
+      () => new SessionCookie(req, res, resolveSessionOptions({ keys: grip })).send(ID, NOW, SESSION_EXPIRY),
+      /cannot be a cookie value/,
+    );
   });
 });
