@@ -6,13 +6,19 @@
  */
 import { MongoServerError, ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
 import { databaseError, warning } from './errors.js';
-import { deadlineOf, isLive, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { deadlineOf, endedDuring, isLive, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import { attempt, type SessionCollection, type SessionDocument, type SessionSummary } from './session-collection.js';
 import type { SessionDigest } from './session-id.js';
 import { moveToNewId, type Moved } from './session-move.js';
 
 /** mongosess 0.4 used the ObjectId's 24 hex characters as the cookie value. */
 const LEGACY_ID_PATTERN = /^[0-9a-f]{24}$/;
+
+/**
+ * How long after a move the 0.4 cookie still reaches the session it became: requests a browser
+ * sent in parallel with the one that moved it arrive still carrying the 0.4 cookie.
+ */
+export const MOVE_GRACE_MS = 10_000;
 
 /** dropIndex of an index that is not there (any more). */
 const INDEX_NOT_FOUND = 27;
@@ -80,14 +86,18 @@ export class LegacySessions {
   /**
    * Finds the 0.4 session and, when `canMove`, moves it to a fresh id. The claim of the old
    * document (one findOneAndReplace of a live document by the forwarding tombstone) is atomic:
-   * of several requests with one 0.4 cookie one wins, and the others are forwarded to the
-   * session it became, so they all converge on one.
+   * of several requests with one 0.4 cookie one wins, and the others (those that began before
+   * the move finished, or within MOVE_GRACE_MS after it) are forwarded to the session it became,
+   * so they converge on one. Later, the guessable 0.4 id is dead.
    */
-  async upgrade(sessions: SessionCollection, id: LegacyId, now: number, canMove: boolean): Promise<LegacyOutcome> {
+  async upgrade(sessions: SessionCollection, id: LegacyId, now: number, requestStart: number, canMove: boolean): Promise<LegacyOutcome> {
     const _id = new ObjectId(id);
     const found = await attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
-    if (found.movedTo) return forward(sessions, this.#policy, found.movedTo, now);
+    if (found.movedTo) {
+      const recent = endedDuring(found, requestStart) || (found.endedAt !== undefined && now - found.endedAt.getTime() <= MOVE_GRACE_MS);
+      return recent ? forward(sessions, this.#policy, found.movedTo, now) : { kind: 'gone' };
+    }
     const times = legacyTimes(this.#policy, found, now);
     if (!isLive(this.#policy, times, now)) return { kind: 'gone' };
     const data = legacyData(found);

@@ -416,7 +416,7 @@ export class Session {
   async #upgradeLegacy(id: Extract<SessionState, { kind: 'legacy' }>['id']): Promise<SessionState> {
     const { legacy, sessions } = this.#store;
     const now = this.#store.now();
-    const outcome = legacy ? await legacy.upgrade(sessions, id, now, this.#cookie.writable) : { kind: 'gone' as const };
+    const outcome = legacy ? await legacy.upgrade(sessions, id, now, this.#requestStart, this.#cookie.writable) : { kind: 'gone' as const };
     switch (outcome.kind) {
       case 'gone':
         this.#state = this.#startOver(false);

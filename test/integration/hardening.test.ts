@@ -65,6 +65,13 @@ async function proxiedClient(t: { skip(message: string): void }): Promise<{ prox
 }
 const proxied: { proxy: TcpProxy; client: MongoClient }[] = [];
 
+/** A moved 0.4 document: no data left, only the digest of the session it became. */
+function assertForwardingTombstone(doc: Record<string, unknown> | null, message: string): void {
+  assert.ok(doc, message);
+  assert.deepEqual(Object.keys(doc).sort(), ['_id', 'ended', 'endedAt', 'expiresAt', 'movedTo'], message);
+  assert.match(String(doc['movedTo']), /^[A-Za-z0-9_-]{43}$/, message);
+}
+
 describe('hardening from the security review', () => {
   before(async () => {
     await fixture.start();
@@ -229,7 +236,10 @@ describe('hardening from the security review', () => {
     assert.match(view._id, ID, 'the next request moves it to a new id');
     assert.equal(view.user, 'late-reader');
     assert.equal(cookiesOf(next).get('sess')?.value, view._id);
-    assert.equal(await collection.findOne({ _id: new ObjectId(hex) }), null, 'and removes the 0.4 document');
+    assertForwardingTombstone(
+      await collection.findOne({ _id: new ObjectId(hex) }),
+      'and leaves only a forwarding tombstone of the 0.4 document',
+    );
   });
 
   for (const [what, call] of [
@@ -281,7 +291,7 @@ describe('hardening from the security review', () => {
     assert.match(view._id, ID, 'the 0.4 session moved to a new id');
     assert.deepEqual({ user: view.user, visits: view.visits }, { user: 'eve', visits: 1 });
     assert.equal(cookiesOf(reply).get('sess')?.value, view._id);
-    assert.equal(await collection.findOne({ _id: new ObjectId(hex) }), null, 'the 0.4 document is gone');
+    assertForwardingTombstone(await collection.findOne({ _id: new ObjectId(hex) }), 'the 0.4 document is a forwarding tombstone');
     assert.deepEqual((await stored(view._id))?.['d'], { user: 'eve', visits: 1 });
   });
 

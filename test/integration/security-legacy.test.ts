@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import Cookies from 'cookies';
 import Keygrip from 'keygrip';
 import { MongoServerError, ObjectId } from 'mongodb';
+import { MOVE_GRACE_MS } from '../../src/legacy.js';
 import { Browser, send, serve } from '../helpers/http.js';
 import { cookiesOf, type SessionApp } from '../helpers/session-app.js';
 import { sessionFixture } from '../helpers/session-fixture.js';
@@ -52,6 +53,19 @@ async function legacyCookie(browser: Browser, id: ObjectId, keys?: string[]): Pr
   }
   assert.equal(await browser.cookie(app.url, 'sess'), id.toHexString());
   if (keys) assert.ok(await browser.cookie(app.url, 'sess.sig'), 'the 0.4 signature cookie is in the jar');
+}
+
+/** Makes a moved 0.4 document's move older than the grace in which its cookie is still forwarded. */
+async function pastMoveGrace(id: ObjectId): Promise<void> {
+  await collection.updateOne({ _id: id }, { $set: { endedAt: new Date(Date.now() - MOVE_GRACE_MS - 1000) } });
+}
+
+/** What is left of a moved or ended 0.4 document: a tombstone with no data. */
+function assertNoData(doc: Record<string, unknown> | null, message: string): void {
+  assert.ok(doc, message);
+  const kept = Object.keys(doc).filter((key) => !['_id', 'ended', 'endedAt', 'expiresAt', 'movedTo'].includes(key));
+  assert.deepEqual(kept, [], message);
+  assert.equal(doc['ended'], true, message);
 }
 
 describe('security: upgrading mongosess 0.4 sessions', () => {
@@ -108,12 +122,18 @@ describe('security: upgrading mongosess 0.4 sessions', () => {
     assert.equal(cookie?.attrs['httponly'], true);
     assert.equal(await browser.cookie(app.url, 'sess'), view._id);
 
-    assert.equal(await collection.findOne({ _id: oldId }), null, 'the 0.4 document is gone');
+    assertNoData(await collection.findOne({ _id: oldId }), 'the 0.4 document keeps no data, only where it went');
     const moved = await collection.findOne({ _id: digest(view._id) as never });
     assert.deepEqual(moved?.['d'], { user: 'ann', cart: [1, 2], prefs: { theme: 'dark' } });
     assert.equal(moved?.['createdAt']?.getTime(), created.getTime());
     assert.equal(moved?.['expiresAt']?.getTime(), created.getTime() + FOURTEEN_DAYS, 'it still expires 14 days after creation');
 
+    // A request still carrying the 0.4 cookie right after the move (one the browser sent in
+    // parallel) reaches the session it became, and sends no cookie; after the grace, nothing.
+    const racing = await app.run((s) => s.get('user'), { headers: { cookie: `sess=${oldId.toHexString()}` } });
+    assert.equal(racing.json(), 'ann', 'within the grace the 0.4 cookie is forwarded');
+    assert.equal(cookiesOf(racing).get('sess'), undefined, 'a forwarded request sends no cookie');
+    await pastMoveGrace(oldId);
     const replay = await app.run((s) => s.get(), { headers: { cookie: `sess=${oldId.toHexString()}` } });
     assert.equal(replay.status, 200);
     assert.deepEqual(Object.keys(replay.json()), ['_id'], 'the old cookie finds nothing');
@@ -144,9 +164,10 @@ describe('security: upgrading mongosess 0.4 sessions', () => {
         .digest('base64url'),
       'the new cookie is signed with HMAC-SHA-256',
     );
-    assert.equal(await collection.findOne({ _id: oldId }), null, 'the 0.4 document is gone');
+    assertNoData(await collection.findOne({ _id: oldId }), 'the 0.4 document keeps no data, only where it went');
     assert.equal((await app.run((s) => s.get('user'), { browser, options })).json(), 'bob', 'the new signed cookie works');
 
+    await pastMoveGrace(oldId);
     const replay = await app.run((s) => s.get(), { options, headers: { cookie: `sess=${oldId.toHexString()}; sess.sig=${oldSig}` } });
     assert.equal(replay.status, 200);
     assert.deepEqual(Object.keys(replay.json()), ['_id'], 'the old signed cookie finds nothing');
@@ -185,14 +206,14 @@ describe('security: upgrading mongosess 0.4 sessions', () => {
     assert.equal(await collection.countDocuments({ 'd.user': 'stale' }), 0, 'nor is it stored under a new id');
   });
 
-  it('end() on a 0.4 session deletes it and clears the cookie; the old cookie then finds nothing', async () => {
+  it('end() on a 0.4 session makes it a tombstone and clears the cookie; the old cookie then finds nothing', async () => {
     const oldId = await legacyDocument({ user: 'leaving' });
     const browser = new Browser();
     await legacyCookie(browser, oldId);
     const reply = await app.run((s) => s.end(), { browser });
     assert.equal(reply.status, 200, reply.body);
     assert.equal(cookiesOf(reply).get('sess')?.value, '', 'the cookie is cleared');
-    assert.equal(await collection.findOne({ _id: oldId }), null);
+    assertNoData(await collection.findOne({ _id: oldId }), 'the 0.4 document is a tombstone');
     const replay = await app.run((s) => s.get(), { headers: { cookie: `sess=${oldId.toHexString()}` } });
     assert.deepEqual(Object.keys(replay.json()), ['_id']);
   });
