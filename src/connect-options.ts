@@ -108,8 +108,10 @@ export interface ConnectOptions {
    */
   absoluteTimeout?: number;
   /**
-   * Upper bound in ms on waiting for the database (server selection, connecting, a socket
-   * read), applied to the client mongosess creates.
+   * Upper bound in ms on waiting for the database, applied to the client mongosess creates: to
+   * server selection, connecting and socket reads, and to each request as a whole (all the
+   * database calls one request's session makes share it, through the driver's per-operation
+   * `timeoutMS`). With your own `client`, its settings apply.
    * @default 5000
    */
   operationTimeout?: number;
@@ -188,6 +190,8 @@ export interface ConnectionSettings {
   upgradeLegacySessions: boolean;
   /** Write concern of the writes that end sessions. */
   endingWriteConcern: WriteConcernSettings;
+  /** The time one request may wait on the database, all its calls together; undefined with the caller's `client`. */
+  requestTimeout: number | undefined;
 }
 
 /** Everything `connect()` needs, complete and checked. */
@@ -231,6 +235,7 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
       autoRemove: options.autoRemove,
       autoRemoveInterval,
       upgradeLegacySessions: options.upgradeLegacySessions,
+      requestTimeout: 'client' in client ? undefined : options.operationTimeout,
       endingWriteConcern: options.writeConcern,
     },
     policy: {

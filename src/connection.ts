@@ -140,7 +140,7 @@ async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
     }
     const sessions = new SessionCollection(collection, settings.endingWriteConcern);
     const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
-    const store: SessionStore = { sessions, legacy, policy, now, sizeGuard };
+    const store: SessionStore = { sessions, legacy, policy, now, sizeGuard, requestTimeout: settings.requestTimeout };
     const stopSweeper =
       removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
     return { origin, store, client, ownsClient, stopSweeper };

@@ -9,6 +9,7 @@ import { databaseError, warning } from './errors.js';
 import { deadlineOf, endedDuring, isLive, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import { attempt, type SessionCollection, type SessionDocument, type SessionSummary } from './session-collection.js';
 import type { SessionDigest } from './session-id.js';
+import type { TimeBudget } from './time-budget.js';
 import { moveToNewId, type Moved } from './session-move.js';
 
 /** mongosess 0.4 used the ObjectId's 24 hex characters as the cookie value. */
@@ -77,10 +78,22 @@ export type LegacyOutcome =
 export class LegacySessions {
   readonly #collection: Collection<LegacyDocument>;
   readonly #policy: LifetimePolicy;
+  readonly #budget: TimeBudget | undefined;
 
-  constructor(collection: Collection<LegacyDocument>, policy: LifetimePolicy) {
+  constructor(collection: Collection<LegacyDocument>, policy: LifetimePolicy, budget?: TimeBudget) {
     this.#collection = collection;
     this.#policy = policy;
+    this.#budget = budget;
+  }
+
+  /** The same documents, with every call bounded by what is left of one request's `budget`. */
+  within(budget: TimeBudget): LegacySessions {
+    return new LegacySessions(this.#collection, this.#policy, budget);
+  }
+
+  /** A database call, bounded by what is left of the request's budget, if any. */
+  #attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return this.#budget ? this.#budget.run(() => attempt(operation, run)) : attempt(operation, run);
   }
 
   /**
@@ -92,7 +105,7 @@ export class LegacySessions {
    */
   async upgrade(sessions: SessionCollection, id: LegacyId, now: number, requestStart: number, canMove: boolean): Promise<LegacyOutcome> {
     const _id = new ObjectId(id);
-    const found = await attempt('reading the session', () => this.#collection.findOne({ _id }));
+    const found = await this.#attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
     if (found.movedTo) {
       const recent = endedDuring(found, requestStart) || (found.endedAt !== undefined && now - found.endedAt.getTime() <= MOVE_GRACE_MS);
@@ -106,12 +119,12 @@ export class LegacySessions {
     const source = { times, deadline: deadlineOf(this.#policy, times), data };
     const moved = await moveToNewId(sessions, this.#policy, now, source, async (newDigest) => {
       const marker = { ...tombstoneTimes(this.#policy, now, true), movedTo: newDigest };
-      const claimed = await attempt('moving the session', () =>
+      const claimed = await this.#attempt('moving the session', () =>
         this.#collection.findOneAndReplace({ _id, ended: { $ne: true } }, marker, { returnDocument: 'before' }),
       );
       if (claimed && isLive(this.#policy, legacyTimes(this.#policy, claimed, now), now)) return legacyData(claimed);
       // Lost the race: ended (an end() always wins), or moved by another request.
-      movedBy = (await attempt('reading the session', () => this.#collection.findOne({ _id })))?.movedTo;
+      movedBy = (await this.#attempt('reading the session', () => this.#collection.findOne({ _id })))?.movedTo;
       return null;
     });
     if (moved) return { kind: 'moved', moved };
@@ -124,7 +137,7 @@ export class LegacySessions {
    */
   async end(sessions: SessionCollection, id: LegacyId, now: number): Promise<void> {
     const tombstone = tombstoneTimes(this.#policy, now, true);
-    const before = await attempt('ending the session', () =>
+    const before = await this.#attempt('ending the session', () =>
       this.#collection.findOneAndReplace({ _id: new ObjectId(id) }, tombstone, { returnDocument: 'before' }),
     );
     if (before?.movedTo) await sessions.end(before.movedTo, tombstone);
@@ -132,16 +145,16 @@ export class LegacySessions {
 
   /** Ends every live 0.4 session matching a data filter (see `dataQuery`); returns how many. */
   async endAll(query: Filter<LegacyDocument>): Promise<number> {
-    const result = await attempt('ending sessions', () => this.#collection.deleteMany(query));
+    const result = await this.#attempt('ending sessions', () => this.#collection.deleteMany(query));
     return result.deletedCount;
   }
 
   count(query: Filter<LegacyDocument>): Promise<number> {
-    return attempt('counting sessions', () => this.#collection.countDocuments(query));
+    return this.#attempt('counting sessions', () => this.#collection.countDocuments(query));
   }
 
   async list(query: Filter<LegacyDocument>, limit: number, now: number): Promise<SessionSummary[]> {
-    const docs = await attempt('listing sessions', () =>
+    const docs = await this.#attempt('listing sessions', () =>
       this.#collection.find(query, { projection: { _id: 0 }, limit, sort: { createdAt: 1 } }).toArray(),
     );
     return docs.map((doc) => {

@@ -9,6 +9,7 @@ import {
   type WriteConcernSettings,
 } from 'mongodb';
 import { databaseError } from './errors.js';
+import type { TimeBudget } from './time-budget.js';
 import type { StoredTimes } from './lifetime.js';
 import { DATA_FIELD } from './session-data.js';
 import type { SessionDigest } from './session-id.js';
@@ -97,16 +98,28 @@ export class SessionCollection {
   readonly #collection: Collection<SessionDocument>;
   /** For the writes that end sessions, which must survive a failover (connect's `writeConcern`). */
   readonly #ending: { writeConcern: WriteConcernSettings };
+  readonly #budget: TimeBudget | undefined;
 
   /** `collection` should read from the primary (see `primaryCollection`). */
-  constructor(collection: Collection<SessionDocument>, endingWriteConcern: WriteConcernSettings) {
+  constructor(collection: Collection<SessionDocument>, endingWriteConcern: WriteConcernSettings, budget?: TimeBudget) {
     this.#collection = collection;
     this.#ending = { writeConcern: endingWriteConcern };
+    this.#budget = budget;
+  }
+
+  /** The same collection, with every call bounded by what is left of one request's `budget`. */
+  within(budget: TimeBudget): SessionCollection {
+    return new SessionCollection(this.#collection, this.#ending.writeConcern, budget);
+  }
+
+  /** A database call, bounded by what is left of the request's budget, if any. */
+  #attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return this.#budget ? this.#budget.run(() => attempt(operation, run)) : attempt(operation, run);
   }
 
   /** Reads a session document, whatever its state. */
   find(digest: SessionDigest): Promise<SessionDocument | null> {
-    return attempt('reading the session', () => this.#collection.findOne({ _id: digest }));
+    return this.#attempt('reading the session', () => this.#collection.findOne({ _id: digest }));
   }
 
   /**
@@ -128,12 +141,12 @@ export class SessionCollection {
     }
     const filter: Filter<SessionDocument> = { _id: digest, ...live };
     const run = (upsert: boolean) => this.#collection.findOneAndUpdate(filter, update, { upsert, returnDocument: 'after' });
-    return attempt('writing the session', () => (insert ? upsertOnce(run) : run(false)));
+    return this.#attempt('writing the session', () => (insert ? upsertOnce(run) : run(false)));
   }
 
   /** Pushes a live session's expiry to `expiresAt`; false when no live session matched. */
   async touch(digest: SessionDigest, live: Filter<SessionDocument>, expiresAt: Date): Promise<boolean> {
-    const result = await attempt('extending the session', () =>
+    const result = await this.#attempt('extending the session', () =>
       this.#collection.updateOne({ _id: digest, ...live }, { $set: { expiresAt } }),
     );
     return result.matchedCount > 0;
@@ -145,35 +158,39 @@ export class SessionCollection {
    */
   end(digest: SessionDigest, tombstone: Tombstone): Promise<SessionDocument | null> {
     const run = (upsert: boolean) =>
-      this.#collection.findOneAndReplace({ _id: digest }, tombstone, { upsert, returnDocument: 'before', ...this.#ending });
-    return attempt('ending the session', () => upsertOnce(run));
+      this.#collection.findOneAndReplace({ _id: digest }, tombstone, {
+        upsert,
+        returnDocument: 'before',
+        ...this.#ending,
+      });
+    return this.#attempt('ending the session', () => upsertOnce(run));
   }
 
   /** Changes how long a tombstone is kept. */
   async keepTombstoneUntil(digest: SessionDigest, expiresAt: Date): Promise<void> {
-    await attempt('ending the session', () =>
-      this.#collection.updateOne({ _id: digest, ended: true }, { $set: { expiresAt } }, this.#ending),
+    await this.#attempt('ending the session', () =>
+      this.#collection.updateOne({ _id: digest, ended: true }, { $set: { expiresAt } }, { ...this.#ending }),
     );
   }
 
   /** Stores a session under a new digest (regenerate, 0.4 upgrade). */
   async insert(doc: SessionDocument): Promise<void> {
-    await attempt('storing the session', () => this.#collection.insertOne(doc));
+    await this.#attempt('storing the session', () => this.#collection.insertOne(doc));
   }
 
   /** Replaces the data of a session (a moved copy catching up with its original). */
   async replaceData(digest: SessionDigest, data: Record<string, unknown>): Promise<void> {
-    await attempt('storing the session', () => this.#collection.updateOne({ _id: digest }, { $set: { [DATA_FIELD]: data } }));
+    await this.#attempt('storing the session', () => this.#collection.updateOne({ _id: digest }, { $set: { [DATA_FIELD]: data } }));
   }
 
   /** Deletes a session document outright (a moved copy whose original was gone meanwhile). */
   async discard(digest: SessionDigest): Promise<void> {
-    await attempt('removing the session', () => this.#collection.deleteOne({ _id: digest }));
+    await this.#attempt('removing the session', () => this.#collection.deleteOne({ _id: digest }));
   }
 
   /** Turns every document matching `query` into a tombstone; returns how many. */
   async endAll(query: Filter<SessionDocument>, tombstone: Tombstone): Promise<number> {
-    const result = await attempt('ending sessions', () =>
+    const result = await this.#attempt('ending sessions', () =>
       this.#collection.updateMany(query, { $set: tombstone, $unset: { [DATA_FIELD]: '', createdAt: '', deadline: '' } }, this.#ending),
     );
     return result.modifiedCount;
@@ -181,12 +198,12 @@ export class SessionCollection {
 
   /** Counts the documents matching `query`. */
   count(query: Filter<SessionDocument>): Promise<number> {
-    return attempt('counting sessions', () => this.#collection.countDocuments(query));
+    return this.#attempt('counting sessions', () => this.#collection.countDocuments(query));
   }
 
   /** Lists the documents matching `query` (no ids: only their digests are stored), soonest expiry first. */
   async list(query: Filter<SessionDocument>, limit: number): Promise<SessionSummary[]> {
-    const docs = await attempt('listing sessions', () =>
+    const docs = await this.#attempt('listing sessions', () =>
       this.#collection.find(query, { projection: { _id: 0 }, limit, sort: { expiresAt: 1 } }).toArray(),
     );
     return docs.map((doc) => ({ data: doc.d ?? {}, createdAt: doc.createdAt, expiresAt: doc.expiresAt }));
@@ -194,7 +211,7 @@ export class SessionCollection {
 
   /** Removes sessions (and tombstones) whose expiry is at or before `now`, via the expiresAt index. */
   async sweep(now: Date): Promise<number> {
-    const result = await attempt('removing expired sessions', () => this.#collection.deleteMany({ expiresAt: { $lte: now } }));
+    const result = await this.#attempt('removing expired sessions', () => this.#collection.deleteMany({ expiresAt: { $lte: now } }));
     return result.deletedCount;
   }
 }

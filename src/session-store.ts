@@ -22,6 +22,8 @@ export interface SessionStore {
   readonly now: () => number;
   /** The server can keep stored data within maxDataBytes (data-size.ts, probed at connect). */
   readonly sizeGuard: boolean;
+  /** connect's `operationTimeout` for each request's database calls together; undefined with the caller's own client. */
+  readonly requestTimeout: number | undefined;
 }
 
 /** The tombstone that replaces a session ended at `now`. */

@@ -1,15 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
-import { isLegacySessionId } from './legacy.js';
+import { isLegacySessionId, type LegacySessions } from './legacy.js';
 import { creationTimes, deadlineFrom, deadlineOf, expiryFrom, isLive, liveFilter, rollingExpiry, touchTarget } from './lifetime.js';
-import type { SessionDocument, WriteOps } from './session-collection.js';
+import type { SessionCollection, SessionDocument, WriteOps } from './session-collection.js';
 import { SessionCookie } from './session-cookie.js';
 import { sizeFilter, tooLargeError } from './data-size.js';
 import { buildSet, buildUnset, DATA_FIELD, readPath } from './session-data.js';
 import { hashSessionId, isSessionId, type SessionDigest, type SessionId } from './session-id.js';
 import { moveToNewId } from './session-move.js';
 import { resolveSessionOptions, type SessionOptions } from './session-options.js';
+import { TimeBudget } from './time-budget.js';
 import { milliseconds } from './validate-option.js';
 import { afterLookup, freshSession, type Judge, type SessionState } from './session-state.js';
 import { tombstone, type SessionStore } from './session-store.js';
@@ -60,6 +61,7 @@ export class Session {
   #state: SessionState;
   #digest: { id: SessionId; digest: SessionDigest } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #bounded: { sessions: SessionCollection; legacy: LegacySessions | undefined } | undefined;
 
   /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
   constructor(store: SessionStore, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
@@ -213,6 +215,19 @@ export class Session {
     return this.#digest.digest;
   }
 
+  /**
+   * The storage this request uses: with `operationTimeout` (a client mongosess made), every call
+   * bounded by one budget for the whole request, started at its first database call.
+   */
+  #db(): { sessions: SessionCollection; legacy: LegacySessions | undefined } {
+    if (this.#bounded) return this.#bounded;
+    const { sessions, legacy, requestTimeout } = this.#store;
+    if (requestTimeout === undefined) return this.#store;
+    const budget = new TimeBudget(requestTimeout);
+    this.#bounded = { sessions: sessions.within(budget), legacy: legacy?.within(budget) };
+    return this.#bounded;
+  }
+
   #judge(): Judge {
     return { policy: this.#store.policy, now: this.#store.now(), requestStart: this.#requestStart };
   }
@@ -221,12 +236,11 @@ export class Session {
     switch (state.kind) {
       case 'live':
       case 'forwarded':
-        // _id last: it is always the cookie's id, whatever the stored data holds.
-        return { ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...state.doc.d, _id: state.id };
+        return withId({ ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...state.doc.d }, state.id);
       case 'legacyServed':
-        return { ...(state.times.createdAt ? { createdAt: state.times.createdAt } : {}), ...state.data, _id: state.id };
+        return withId({ ...(state.times.createdAt ? { createdAt: state.times.createdAt } : {}), ...state.data }, state.id);
       default:
-        return { _id: state.id };
+        return withId({}, state.id);
     }
   }
 
@@ -235,7 +249,7 @@ export class Session {
     const state = this.#state;
     switch (state.kind) {
       case 'unread': {
-        const doc = await this.#store.sessions.find(this.#digestOf(state.id));
+        const doc = await this.#db().sessions.find(this.#digestOf(state.id));
         this.#enter(afterLookup(state.id, doc, this.#judge(), false));
         if (this.#state.kind === 'live') await this.#touch(this.#state);
         return this.#state;
@@ -262,7 +276,8 @@ export class Session {
   async #write(state: SessionState, ops: WriteOps, bytes?: number, setExpiry?: Date): Promise<void> {
     if (state.kind === 'forwarded') return this.#writeForwarded(state, ops, bytes, setExpiry);
     if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
-    const { policy, sessions } = this.#store;
+    const { policy } = this.#store;
+    const { sessions } = this.#db();
     const now = this.#store.now();
     const known = state.kind === 'live' ? state.doc : undefined;
     const expiresAt = setExpiry ?? rollingExpiry(policy, now, known);
@@ -311,7 +326,8 @@ export class Session {
     bytes?: number,
     setExpiry?: Date,
   ): Promise<void> {
-    const { policy, sessions } = this.#store;
+    const { policy } = this.#store;
+    const { sessions } = this.#db();
     const now = this.#store.now();
     const guarded = this.#store.sizeGuard && bytes !== undefined;
     const expiresAt = setExpiry ?? rollingExpiry(policy, now, state.doc);
@@ -331,7 +347,8 @@ export class Session {
 
   /** Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter. */
   async #touch(state: Extract<SessionState, { kind: 'live' }>): Promise<void> {
-    const { policy, sessions } = this.#store;
+    const { policy } = this.#store;
+    const { sessions } = this.#db();
     if (!policy.rolling) return;
     const now = this.#store.now();
     const target = touchTarget(policy, state.doc, now);
@@ -349,7 +366,8 @@ export class Session {
 
   async #end(): Promise<boolean> {
     const state = this.#state;
-    const { sessions, legacy, policy } = this.#store;
+    const { policy } = this.#store;
+    const { sessions, legacy } = this.#db();
     switch (state.kind) {
       case 'lost':
         return true; // another request ended or moved it, and set the cookie
@@ -389,7 +407,8 @@ export class Session {
     }
     const wasLegacy = this.#state.kind === 'legacy';
     const state = refuseWrites(await this.#settle(), false);
-    const { sessions, policy } = this.#store;
+    const { policy } = this.#store;
+    const { sessions } = this.#db();
     const now = this.#store.now();
     if (state.kind === 'live' && wasLegacy) return true; // moving a 0.4 session to a fresh id was the regeneration
     if (state.kind === 'live' || state.kind === 'forwarded') {
@@ -414,7 +433,7 @@ export class Session {
    * in place). A failed look-up leaves the 0.4 state, so a retry looks again.
    */
   async #upgradeLegacy(id: Extract<SessionState, { kind: 'legacy' }>['id']): Promise<SessionState> {
-    const { legacy, sessions } = this.#store;
+    const { legacy, sessions } = this.#db();
     const now = this.#store.now();
     const outcome = legacy ? await legacy.upgrade(sessions, id, now, this.#requestStart, this.#cookie.writable) : { kind: 'gone' as const };
     switch (outcome.kind) {
@@ -497,4 +516,15 @@ function checkLifetime(ms: unknown): number {
 /** Makes a switch exhaustive: a new state or outcome kind not handled is a compile error. */
 function unreachable(value: never): never {
   throw new Error(`mongosess: unhandled case ${JSON.stringify(value)}`);
+}
+
+/**
+ * The whole session as get() gives it. `_id` is the session id, readable as in 0.4
+ * (`data._id`) but not enumerable: `res.json(await session.get())`, a spread or a log line would
+ * otherwise hand the cookie to page scripts and defeat HttpOnly. It is always the cookie's id,
+ * whatever the stored data holds.
+ */
+function withId(data: Record<string, unknown>, id: string): SessionView {
+  Object.defineProperty(data, '_id', { value: id, enumerable: false, writable: true, configurable: true });
+  return data as SessionView;
 }

@@ -4,7 +4,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import MongoSess, { type Session, type SessionOptions } from '../../src/index.js';
-import { parseSetCookie, rawRequest, type Browser, type Reply } from './http.js';
+import { parseSetCookie, rawRequest, testJson, type Browser, type Reply } from './http.js';
 
 /** What one request does with its session; its result is sent back as JSON. */
 export type Step = (session: Session, req: IncomingMessage, res: ServerResponse) => unknown;
@@ -89,7 +89,7 @@ export async function sessionApp(defaults: SessionAppDefaults = {}): Promise<Ses
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body === undefined ? null : body));
+  res.end(testJson(body));
 }
 
 export type SetCookie = ReturnType<typeof parseSetCookie>;

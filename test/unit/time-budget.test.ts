@@ -1,0 +1,31 @@
+// One request's database time: each call gets what is left.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MongoSessDatabaseError } from '../../src/errors.js';
+import { TimeBudget } from '../../src/time-budget.js';
+
+const after = (ms: number) => new Promise<string>((resolve) => setTimeout(() => resolve('done'), ms));
+
+describe('TimeBudget', () => {
+  it('lets work finish within the budget, and fails work that outlasts what is left', async () => {
+    const budget = new TimeBudget(200);
+    assert.equal(await budget.run(() => after(10)), 'done');
+    await assert.rejects(
+      budget.run(() => after(1000)),
+      (err: unknown) => err instanceof MongoSessDatabaseError && /operationTimeout \(200 ms\)/.test(err.message),
+    );
+  });
+
+  it('a spent budget fails the next call at once, without running it', async () => {
+    const budget = new TimeBudget(1);
+    await after(5);
+    let ran = false;
+    await assert.rejects(
+      budget.run(async () => {
+        ran = true;
+      }),
+      MongoSessDatabaseError,
+    );
+    assert.equal(ran, false);
+  });
+});
