@@ -40,8 +40,6 @@ export type SessionUpdate = { [K in keyof SessionData]?: SessionData[K] } & Reco
 /** The keys SessionData names. */
 type KnownKey = keyof SessionData & string;
 
-const noop = (): void => undefined;
-
 const ENDED_HERE = 'this session was ended with end(); the next request starts a new one';
 const GONE =
   'the session was ended, regenerated or expired before this write, so nothing was written; ' +
@@ -61,6 +59,8 @@ export class Session {
   #state: SessionState;
   #digest: { id: SessionId; digest: SessionDigest } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Operations called and not yet settled. */
+  #pending = 0;
   #bounded: { sessions: SessionCollection; legacy: LegacySessions | undefined } | undefined;
 
   /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
@@ -205,10 +205,16 @@ export class Session {
   }
 
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(operation);
-    this.#queue = run.then(noop, noop);
+    // Nothing queued: start at once (a promise and a microtask less per call); else after the last.
+    const run = this.#pending === 0 ? operation() : this.#queue.then(operation);
+    this.#pending++;
+    this.#queue = run.then(this.#settled, this.#settled);
     return run;
   }
+
+  readonly #settled = (): void => {
+    this.#pending--;
+  };
 
   #digestOf(id: SessionId): SessionDigest {
     if (this.#digest?.id !== id) this.#digest = { id, digest: hashSessionId(id) };

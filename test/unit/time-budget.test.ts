@@ -9,6 +9,7 @@ const after = (ms: number) => new Promise<string>((resolve) => setTimeout(() => 
 describe('TimeBudget', () => {
   it('lets work finish within the budget, and fails work that outlasts what is left', async () => {
     const budget = new TimeBudget(200);
+    assert.equal(await budget.run(() => after(10)), 'done', 'the first call is bounded by the driver alone');
     assert.equal(await budget.run(() => after(10)), 'done');
     await assert.rejects(
       budget.run(() => after(1000)),
@@ -18,7 +19,7 @@ describe('TimeBudget', () => {
 
   it('a spent budget fails the next call at once, without running it', async () => {
     const budget = new TimeBudget(1);
-    await after(5);
+    await budget.run(() => after(5));
     let ran = false;
     await assert.rejects(
       budget.run(async () => {
