@@ -109,9 +109,9 @@ export interface ConnectOptions {
   absoluteTimeout?: number;
   /**
    * Upper bound in ms on waiting for the database, applied to the client mongosess creates: to
-   * server selection, connecting and socket reads, and to each request as a whole (all the
-   * database calls one request's session makes share it, through the driver's per-operation
-   * `timeoutMS`). With your own `client`, its settings apply.
+   * server selection, connecting and socket reads, and to each request as a whole (the time all
+   * the database calls of one request's session take together, not the app's work between
+   * them). With your own `client`, its settings apply.
    * @default 5000
    */
   operationTimeout?: number;

@@ -107,10 +107,8 @@ export class LegacySessions {
     const _id = new ObjectId(id);
     const found = await this.#attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
-    if (found.movedTo) {
-      const recent = endedDuring(found, requestStart) || (found.endedAt !== undefined && now - found.endedAt.getTime() <= MOVE_GRACE_MS);
-      return recent ? forward(sessions, this.#policy, found.movedTo, now) : { kind: 'gone' };
-    }
+    if (found.movedTo)
+      return recentlyMoved(found, now, requestStart) ? forward(sessions, this.#policy, found.movedTo, now) : { kind: 'gone' };
     const times = legacyTimes(this.#policy, found, now);
     if (!isLive(this.#policy, times, now)) return { kind: 'gone' };
     const data = legacyData(found);
@@ -135,12 +133,13 @@ export class LegacySessions {
    * Ends a 0.4 session: its document becomes a tombstone, and if it was moved meanwhile the
    * session it became is ended too, so that an end() racing the move always wins.
    */
-  async end(sessions: SessionCollection, id: LegacyId, now: number): Promise<void> {
+  async end(sessions: SessionCollection, id: LegacyId, now: number, requestStart: number): Promise<void> {
     const tombstone = tombstoneTimes(this.#policy, now, true);
     const before = await this.#attempt('ending the session', () =>
       this.#collection.findOneAndReplace({ _id: new ObjectId(id) }, tombstone, { returnDocument: 'before' }),
     );
-    if (before?.movedTo) await sessions.end(before.movedTo, tombstone);
+    // Only within the grace: later the 0.4 id is dead, and a guessed one must not log anyone out.
+    if (before?.movedTo && recentlyMoved(before, now, requestStart)) await sessions.end(before.movedTo, tombstone);
   }
 
   /** Ends every live 0.4 session matching a data filter (see `dataQuery`); returns how many. */
@@ -180,6 +179,11 @@ export class LegacySessions {
     for (const [key, value] of Object.entries(dataFilter)) topLevel[key.replace(/^d\./, '')] = value;
     return { $and: [...clauses, topLevel] } as Filter<LegacyDocument>;
   }
+}
+
+/** Whether a moved 0.4 document still forwards: moved during this request, or within the grace. */
+function recentlyMoved(doc: LegacyDocument, now: number, requestStart: number): boolean {
+  return endedDuring(doc, requestStart) || (doc.endedAt !== undefined && now - doc.endedAt.getTime() <= MOVE_GRACE_MS);
 }
 
 /** The session a moved 0.4 session became, if it is live. */

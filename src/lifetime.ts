@@ -56,15 +56,16 @@ export function isLive(policy: LifetimePolicy, doc: StoredTimes, now: number): b
 }
 
 /**
- * The query that matches exactly the documents `isLive` accepts. A stored `deadline` is never
- * earlier than `expiresAt` (expiryFrom caps it), so only the derived deadline needs a clause.
+ * The query that matches exactly the documents `isLive` accepts: not ended, not expired, and
+ * within both deadlines (the stored one, and the one the current `absoluteTimeout` gives).
  */
 export function liveFilter(policy: LifetimePolicy, now: number): Record<string, unknown> {
-  const filter: Record<string, unknown> = { ended: { $ne: true }, expiresAt: { $gt: new Date(now) } };
+  const at = new Date(now);
+  const deadlines: Record<string, unknown>[] = [{ $or: [{ deadline: { $exists: false } }, { deadline: { $gt: at } }] }];
   if (policy.absoluteTimeout > 0) {
-    filter['$or'] = [{ createdAt: { $gt: new Date(now - policy.absoluteTimeout) } }, { createdAt: { $exists: false } }];
+    deadlines.push({ $or: [{ createdAt: { $gt: new Date(now - policy.absoluteTimeout) } }, { createdAt: { $exists: false } }] });
   }
-  return filter;
+  return { ended: { $ne: true }, expiresAt: { $gt: at }, $and: deadlines };
 }
 
 /** How long a session lives (from creation, or from each use with `rolling`): its own lifetime, or the policy's. */

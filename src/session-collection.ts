@@ -183,9 +183,12 @@ export class SessionCollection {
     await this.#attempt('storing the session', () => this.#collection.updateOne({ _id: digest }, { $set: { [DATA_FIELD]: data } }));
   }
 
-  /** Deletes a session document outright (a moved copy whose original was gone meanwhile). */
+  /**
+   * Deletes a session document outright (a moved copy whose original was gone meanwhile). It is
+   * clean-up, so it runs even when the request's time budget is spent.
+   */
   async discard(digest: SessionDigest): Promise<void> {
-    await this.#attempt('removing the session', () => this.#collection.deleteOne({ _id: digest }));
+    await attempt('removing the session', () => this.#collection.deleteOne({ _id: digest }));
   }
 
   /** Turns every document matching `query` into a tombstone; returns how many. */

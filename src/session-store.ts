@@ -41,8 +41,10 @@ function query(store: SessionStore, dataFilter: Record<string, unknown>, now: nu
 export async function endAll(store: SessionStore, filter: unknown): Promise<number> {
   const dataFilter = buildDataFilter(filter);
   const now = store.now();
-  const ended = await store.sessions.endAll(query(store, dataFilter, now), tombstone(store.policy, now, true));
+  // 0.4 sessions first: one being moved meanwhile is then either removed here or already a
+  // 1.x session when the second pass runs.
   const legacy = store.legacy ? await store.legacy.endAll(store.legacy.query(dataFilter, now)) : 0;
+  const ended = await store.sessions.endAll(query(store, dataFilter, now), tombstone(store.policy, now, true));
   return ended + legacy;
 }
 

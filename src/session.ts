@@ -61,6 +61,8 @@ export class Session {
   #queue: Promise<unknown> = Promise.resolve();
   /** Operations called and not yet settled. */
   #pending = 0;
+  /** The cookie came signed with an older key (or 0.4's SHA-1): re-sign it once the session is known live. */
+  #resign = false;
   #bounded: { sessions: SessionCollection; legacy: LegacySessions | undefined } | undefined;
 
   /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
@@ -79,8 +81,9 @@ export class Session {
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
       this.#state = { kind: 'unread', id: incoming.value };
-      // Signed with an older key: re-signed now (its stored expiry is not known yet).
-      if (incoming.needsResign) this.#cookie.send(incoming.value, this.#requestStart, this.#newExpiry());
+      // Signed with an older key: re-signed once the session is known to be live, never for a
+      // dead id (that could overwrite the cookie a parallel login has just set).
+      this.#resign = incoming.needsResign;
     } else if (store.legacy && isLegacySessionId(incoming.value)) {
       this.#state = { kind: 'legacy', id: incoming.value };
     } else {
@@ -200,7 +203,10 @@ export class Session {
    */
   expire(): void {
     const state = this.#state;
-    const sendsNow = state.kind !== 'ended' && state.kind !== 'lost' && !(state.kind === 'fresh' && !state.cookieSent);
+    // At once for the cookie's own id (as 0.4 did); a 0.4 id waits for its move, a new id for its
+    // first write, and a forwarded, lost or ended session's cookie is another response's.
+    const sendsNow =
+      state.kind === 'live' || state.kind === 'unread' || state.kind === 'absent' || (state.kind === 'fresh' && state.cookieSent);
     this.#cookie.asBrowserSession(sendsNow ? state.id : undefined);
   }
 
@@ -302,9 +308,9 @@ export class Session {
       ...(expiresAt ? { expiresAt } : {}),
     });
     if (doc) {
-      this.#state = { kind: 'live', id: state.id, doc };
+      this.#enter({ kind: 'live', id: state.id, doc });
       if (expiresAt || (state.kind === 'fresh' && !state.cookieSent)) this.#sendCookie(state.id, doc);
-      if (!expiresAt) await this.#touch(this.#state);
+      if (!expiresAt && this.#state.kind === 'live') await this.#touch(this.#state);
       return;
     }
     // Nothing matched: the session is gone (or, guarded, too large; or, rolling blind, it has a
@@ -380,7 +386,7 @@ export class Session {
       case 'legacy':
       case 'legacyServed':
       case 'forwarded':
-        await legacy?.end(sessions, state.id, this.#store.now());
+        await legacy?.end(sessions, state.id, this.#store.now(), this.#requestStart);
         break;
       case 'unread':
       case 'absent':
@@ -390,7 +396,7 @@ export class Session {
         // A session this request never saw live may never have held data: if so, its tombstone
         // only needs to outlive requests already in flight.
         const before = await sessions.end(digest, tombstone(policy, now, state.kind !== 'absent'));
-        if (state.kind === 'unread' && !(before?.d && isLive(policy, before, now))) {
+        if (state.kind === 'unread' && !before?.ended && !(before?.d && isLive(policy, before, now))) {
           await sessions.keepTombstoneUntil(digest, tombstone(policy, now, false).expiresAt);
         }
         break;
@@ -424,8 +430,13 @@ export class Session {
         const old = await sessions.end(oldDigest, tombstone(policy, now, true));
         return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
       });
-      this.#state = moved ? { kind: 'live', id: moved.id, doc: moved.doc } : this.#startOver(false);
-      if (moved) this.#sendCookie(moved.id, moved.doc);
+      if (!moved) {
+        // Another request ended or moved it meanwhile: its data is gone, and its cookie is theirs.
+        this.#enter({ kind: 'lost', id: state.id });
+        throw new MongoSessEndedError(GONE);
+      }
+      this.#state = { kind: 'live', id: moved.id, doc: moved.doc };
+      this.#sendCookie(moved.id, moved.doc);
       return true;
     }
     // Nothing stored: still kill the id (it may have been planted) and issue a new one.
@@ -469,6 +480,10 @@ export class Session {
   #enter(next: SessionState): void {
     this.#state = next;
     if (next.kind === 'lost') this.#cookie.withdraw();
+    if (this.#resign && next.kind === 'live') {
+      this.#resign = false;
+      this.#sendCookie(next.id, next.doc);
+    }
   }
 
   /**

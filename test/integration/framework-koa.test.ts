@@ -5,7 +5,7 @@ import Koa from 'koa';
 import { session } from '../../src/koa.js';
 import { closeConnection, connectForTest } from '../helpers/framework-server.js';
 import { lateWriteGetsFreshCookie, roundTrip } from '../helpers/framework-scenarios.js';
-import { serve, type TestServer } from '../helpers/http.js';
+import { Browser, serve, type TestServer } from '../helpers/http.js';
 
 /** A Koa app with the scenario routes, typed through the DefaultContext augmentation; `inner` runs between the session and the routes. */
 function koaApp(inner?: Koa.Middleware): Koa {
@@ -34,6 +34,10 @@ function koaApp(inner?: Koa.Middleware): Koa {
         await ctx.session.end();
         ctx.body = 'ok';
         break;
+      case '/login-then-forbidden':
+        await ctx.session.set({ name });
+        await ctx.session.regenerate();
+        ctx.throw(403, 'forbidden after login');
     }
   });
   return app;
@@ -75,5 +79,16 @@ describe('mongosess/koa', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('keeps the session cookie through any error Koa handles: a regenerate() then ctx.throw(403) still sends the new id', async () => {
+    const browser = new Browser();
+    await browser.get(`${server.url}/set?name=ann`);
+    const before = await browser.cookie(server.url, 'sess');
+    const reply = await browser.get(`${server.url}/login-then-forbidden?name=bob`);
+    assert.equal(reply.status, 403);
+    const after = await browser.cookie(server.url, 'sess');
+    assert.ok(after && after !== before, `the new id reached the browser: ${JSON.stringify(reply.setCookie)}`);
+    assert.equal((await browser.get(`${server.url}/name`)).body, 'bob');
   });
 });

@@ -46,9 +46,10 @@ describe('lifetime', () => {
   });
 
   it('the live filter says what isLive says', () => {
-    assert.deepEqual(liveFilter(policy(), 5), { ended: { $ne: true }, expiresAt: { $gt: at(5) } });
+    const stored = { $or: [{ deadline: { $exists: false } }, { deadline: { $gt: at(5) } }] };
+    assert.deepEqual(liveFilter(policy(), 5), { ended: { $ne: true }, expiresAt: { $gt: at(5) }, $and: [stored] });
     const capped = liveFilter(policy({ absoluteTimeout: 10 }), 25);
-    assert.deepEqual(capped['$or'], [{ createdAt: { $gt: at(15) } }, { createdAt: { $exists: false } }]);
+    assert.deepEqual((capped['$and'] as unknown[])[1], { $or: [{ createdAt: { $gt: at(15) } }, { createdAt: { $exists: false } }] });
   });
 
   it('expiry never passes the deadline; creation sets createdAt, expiresAt and (with a cap) deadline', () => {

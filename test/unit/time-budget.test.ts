@@ -17,6 +17,13 @@ describe('TimeBudget', () => {
     );
   });
 
+  it("only time inside calls counts: the app's own work between calls does not spend it", async () => {
+    const budget = new TimeBudget(100);
+    await budget.run(() => after(10));
+    await after(150);
+    assert.equal(await budget.run(() => after(10)), 'done');
+  });
+
   it('a spent budget fails the next call at once, without running it', async () => {
     const budget = new TimeBudget(1);
     await budget.run(() => after(5));
