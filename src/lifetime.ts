@@ -58,14 +58,19 @@ export function isLive(policy: LifetimePolicy, doc: StoredTimes, now: number): b
 /**
  * The query that matches exactly the documents `isLive` accepts: not ended, not expired, and
  * within both deadlines (the stored one, and the one the current `absoluteTimeout` gives).
+ * Only a rolling write with no `absoluteTimeout` can move `expiresAt` past a stored deadline
+ * (one stored while a cap was configured); elsewhere `expiresAt` never passes it, so the clause
+ * is left out and the filter stays as small as the common case allows.
  */
 export function liveFilter(policy: LifetimePolicy, now: number): Record<string, unknown> {
   const at = new Date(now);
-  const deadlines: Record<string, unknown>[] = [{ $or: [{ deadline: { $exists: false } }, { deadline: { $gt: at } }] }];
+  const filter: Record<string, unknown> = { ended: { $ne: true }, expiresAt: { $gt: at } };
   if (policy.absoluteTimeout > 0) {
-    deadlines.push({ $or: [{ createdAt: { $gt: new Date(now - policy.absoluteTimeout) } }, { createdAt: { $exists: false } }] });
+    filter['$or'] = [{ createdAt: { $gt: new Date(now - policy.absoluteTimeout) } }, { createdAt: { $exists: false } }];
+  } else if (policy.rolling) {
+    filter['$or'] = [{ deadline: { $exists: false } }, { deadline: { $gt: at } }];
   }
-  return { ended: { $ne: true }, expiresAt: { $gt: at }, $and: deadlines };
+  return filter;
 }
 
 /** How long a session lives (from creation, or from each use with `rolling`): its own lifetime, or the policy's. */

@@ -186,10 +186,11 @@ export class Session {
     return deliver(() => {
       const lifetime = checkLifetime(ms);
       return this.#enqueue(async () => {
-        const state = await this.#writable();
+        // Its dates must be known: the new expiry never passes the session's stored deadline.
+        const state = refuseWrites((await this.#writable()).kind === 'unread' ? await this.#settle() : this.#state, false);
         const { policy } = this.#store;
         const now = this.#store.now();
-        const known = state.kind === 'live' ? state.doc : undefined;
+        const known = state.kind === 'live' || state.kind === 'forwarded' ? state.doc : undefined;
         const deadline = known ? deadlineOf(policy, known) : deadlineFrom(policy, now);
         await this.#write(state, { $set: { lifetime } }, undefined, expiryFrom(policy, now, deadline, lifetime));
         return true;

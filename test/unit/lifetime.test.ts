@@ -46,10 +46,12 @@ describe('lifetime', () => {
   });
 
   it('the live filter says what isLive says', () => {
-    const stored = { $or: [{ deadline: { $exists: false } }, { deadline: { $gt: at(5) } }] };
-    assert.deepEqual(liveFilter(policy(), 5), { ended: { $ne: true }, expiresAt: { $gt: at(5) }, $and: [stored] });
+    assert.deepEqual(liveFilter(policy(), 5), { ended: { $ne: true }, expiresAt: { $gt: at(5) } });
     const capped = liveFilter(policy({ absoluteTimeout: 10 }), 25);
-    assert.deepEqual((capped['$and'] as unknown[])[1], { $or: [{ createdAt: { $gt: at(15) } }, { createdAt: { $exists: false } }] });
+    assert.deepEqual(capped['$or'], [{ createdAt: { $gt: at(15) } }, { createdAt: { $exists: false } }]);
+    // Rolling without a cap: the stored deadline of a session made while one was set still holds.
+    const rolling = liveFilter(policy({ rolling: true }), 5);
+    assert.deepEqual(rolling['$or'], [{ deadline: { $exists: false } }, { deadline: { $gt: at(5) } }]);
   });
 
   it('expiry never passes the deadline; creation sets createdAt, expiresAt and (with a cap) deadline', () => {
