@@ -130,8 +130,9 @@ export class LegacySessions {
   }
 
   /**
-   * Ends a 0.4 session: its document becomes a tombstone, and if it was moved meanwhile the
-   * session it became is ended too, so that an end() racing the move always wins.
+   * Ends a 0.4 session: its document becomes a tombstone, and if it was moved during this request
+   * or within the grace, the session it became is ended too, so that an end() racing the move
+   * always wins.
    */
   async end(sessions: SessionCollection, id: LegacyId, now: number, requestStart: number): Promise<void> {
     const tombstone = tombstoneTimes(this.#policy, now, true);
@@ -142,7 +143,7 @@ export class LegacySessions {
     if (before?.movedTo && recentlyMoved(before, now, requestStart)) await sessions.end(before.movedTo, tombstone);
   }
 
-  /** Ends every live 0.4 session matching a data filter (see `dataQuery`); returns how many. */
+  /** Ends every live 0.4 session matching a query built by `query()`; returns how many. */
   async endAll(query: Filter<LegacyDocument>): Promise<number> {
     const result = await this.#attempt('ending sessions', () => this.#collection.deleteMany(query));
     return result.deletedCount;
