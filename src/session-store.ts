@@ -4,7 +4,7 @@
  */
 import type { LegacySessions } from './legacy.js';
 import { liveFilter, tombstoneTimes, type LifetimePolicy } from './lifetime.js';
-import type { SessionCollection, SessionSummary, Tombstone } from './session-collection.js';
+import type { SessionCollection, SessionSummary } from './session-collection.js';
 import { buildDataFilter } from './data-filter.js';
 
 /** The session settings of `connect()`, resolved: how sessions live, and what they may hold. */
@@ -26,11 +26,6 @@ export interface SessionStore {
   readonly requestTimeout: number | undefined;
 }
 
-/** The tombstone that replaces a session ended at `now`. */
-export function tombstone(policy: LifetimePolicy, now: number, heldData: boolean): Tombstone {
-  return tombstoneTimes(policy, now, heldData);
-}
-
 /** The query for live (1.x) sessions whose data matches a user's filter. */
 function query(store: SessionStore, dataFilter: Record<string, unknown>, now: number): Record<string, unknown> {
   // `_id` is a string digest: 0.4 documents (ObjectId `_id`) are reached by their own query.
@@ -44,7 +39,7 @@ export async function endAll(store: SessionStore, filter: unknown): Promise<numb
   // 0.4 sessions first: one being moved meanwhile is then either removed here or already a
   // 1.x session when the second pass runs.
   const legacy = store.legacy ? await store.legacy.endAll(store.legacy.query(dataFilter, now)) : 0;
-  const ended = await store.sessions.endAll(query(store, dataFilter, now), tombstone(store.policy, now, true));
+  const ended = await store.sessions.endAll(query(store, dataFilter, now), tombstoneTimes(store.policy, now, true));
   return ended + legacy;
 }
 

@@ -2,7 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
 import { isLegacySessionId, type LegacySessions } from './legacy.js';
-import { creationTimes, deadlineFrom, deadlineOf, expiryFrom, isLive, liveFilter, rollingExpiry, touchTarget } from './lifetime.js';
+import {
+  creationTimes,
+  deadlineFrom,
+  deadlineOf,
+  expiryFrom,
+  isLive,
+  liveFilter,
+  rollingExpiry,
+  tombstoneExpiry,
+  tombstoneTimes,
+  touchTarget,
+} from './lifetime.js';
 import type { SessionCollection, SessionDocument, WriteOps } from './session-collection.js';
 import { SessionCookie } from './session-cookie.js';
 import { sizeFilter, tooLargeError } from './data-size.js';
@@ -13,7 +24,7 @@ import { resolveSessionOptions, type SessionOptions } from './session-options.js
 import { TimeBudget } from './time-budget.js';
 import { milliseconds } from './validate-option.js';
 import { afterLookup, freshSession, type Judge, type SessionState } from './session-state.js';
-import { tombstone, type SessionStore } from './session-store.js';
+import type { SessionStore } from './session-store.js';
 
 /**
  * The types of your session data, by declaration merging (as express-session users know it):
@@ -295,16 +306,12 @@ export class Session {
     const known = state.kind === 'live' ? state.doc : undefined;
     const expiresAt = setExpiry ?? rollingExpiry(policy, now, known);
     const create = ops.$set !== undefined && state.kind !== 'live';
-    const guarded = this.#store.sizeGuard && bytes !== undefined;
+    const { live, guarded } = this.#writeFilter(now, bytes);
     // A rolling write that cannot know the stored lifetime extends by connect's `expires`, so it
     // only matches sessions without a lifetime of their own; the others take the path below.
     const blindRolling = !setExpiry && expiresAt !== undefined && (state.kind === 'unread' || state.kind === 'absent');
     const doc = await sessions.update(this.#digestOf(state.id), ops, {
-      live: {
-        ...liveFilter(policy, now),
-        ...(guarded ? sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) : {}),
-        ...(blindRolling ? { lifetime: { $exists: false } } : {}),
-      },
+      live: blindRolling ? { ...live, lifetime: { $exists: false } } : live,
       ...(create ? { insert: creationTimes(policy, now) } : {}),
       ...(expiresAt ? { expiresAt } : {}),
     });
@@ -317,9 +324,9 @@ export class Session {
     // Nothing matched: the session is gone (or, guarded, too large; or, rolling blind, it has a
     // lifetime of its own). Find out which, on this path only.
     const found = await sessions.find(this.#digestOf(state.id));
-    const live = found && isLive(policy, found, this.#store.now()) ? found : undefined;
-    if (blindRolling && live?.lifetime !== undefined) return this.#write({ kind: 'live', id: state.id, doc: live }, ops, bytes);
-    if (guarded && live) throw tooLargeError(policy.maxDataBytes);
+    const stillLive = found && isLive(policy, found, this.#store.now()) ? found : undefined;
+    if (blindRolling && stillLive?.lifetime !== undefined) return this.#write({ kind: 'live', id: state.id, doc: stillLive }, ops, bytes);
+    if (guarded && stillLive) throw tooLargeError(policy.maxDataBytes);
     this.#enter(afterLookup(state.id, found, this.#judge(), state.kind === 'live'));
     if (ops.$set === undefined) return; // a del on a gone session: the keys are gone either way
     if (this.#state.kind !== 'lost') {
@@ -342,10 +349,10 @@ export class Session {
     const { policy } = this.#store;
     const { sessions } = this.#db();
     const now = this.#store.now();
-    const guarded = this.#store.sizeGuard && bytes !== undefined;
+    const { live, guarded } = this.#writeFilter(now, bytes);
     const expiresAt = setExpiry ?? rollingExpiry(policy, now, state.doc);
     const doc = await sessions.update(state.digest, ops, {
-      live: { ...liveFilter(policy, now), ...(guarded ? sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) : {}) },
+      live,
       ...(expiresAt ? { expiresAt } : {}),
     });
     if (doc) {
@@ -356,6 +363,16 @@ export class Session {
     if (guarded && found && isLive(policy, found, this.#store.now())) throw tooLargeError(policy.maxDataBytes);
     this.#enter({ kind: 'lost', id: state.id });
     if (ops.$set !== undefined) throw new MongoSessEndedError(GONE);
+  }
+
+  /**
+   * The filter a write matches: a live session and, where the server can guard the stored size
+   * and the write adds `bytes`, one whose data still has room for them (data-size.ts).
+   */
+  #writeFilter(now: number, bytes: number | undefined): { live: Record<string, unknown>; guarded: boolean } {
+    const { policy, sizeGuard } = this.#store;
+    if (!sizeGuard || bytes === undefined) return { live: liveFilter(policy, now), guarded: false };
+    return { live: { ...liveFilter(policy, now), ...sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) }, guarded: true };
   }
 
   /** Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter. */
@@ -396,9 +413,9 @@ export class Session {
         const digest = this.#digestOf(state.id);
         // A session this request never saw live may never have held data: if so, its tombstone
         // only needs to outlive requests already in flight.
-        const before = await sessions.end(digest, tombstone(policy, now, state.kind !== 'absent'));
+        const before = await sessions.end(digest, tombstoneTimes(policy, now, state.kind !== 'absent'));
         if (state.kind === 'unread' && !before?.ended && !(before?.d && isLive(policy, before, now))) {
-          await sessions.keepTombstoneUntil(digest, tombstone(policy, now, false).expiresAt);
+          await sessions.keepTombstoneUntil(digest, tombstoneExpiry(policy, now, false));
         }
         break;
       }
@@ -428,7 +445,7 @@ export class Session {
       const oldDigest = state.kind === 'live' ? this.#digestOf(state.id) : state.digest;
       const source = { times: state.doc, deadline: deadlineOf(policy, state.doc), data: state.doc.d ?? {} };
       const moved = await moveToNewId(sessions, policy, now, source, async () => {
-        const old = await sessions.end(oldDigest, tombstone(policy, now, true));
+        const old = await sessions.end(oldDigest, tombstoneTimes(policy, now, true));
         return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
       });
       if (!moved) {
@@ -441,7 +458,7 @@ export class Session {
       return true;
     }
     // Nothing stored: still kill the id (it may have been planted) and issue a new one.
-    if (state.kind === 'absent') await sessions.end(this.#digestOf(state.id), tombstone(policy, now, false));
+    if (state.kind === 'absent') await sessions.end(this.#digestOf(state.id), tombstoneTimes(policy, now, false));
     this.#state = this.#startOver(true);
     return true;
   }
@@ -505,7 +522,9 @@ export class Session {
 
   /** When a session created now would expire: the cookie's expiry before anything is stored. */
   #newExpiry(): Date {
-    return creationTimes(this.#store.policy, this.#store.now()).expiresAt;
+    const { policy } = this.#store;
+    const now = this.#store.now();
+    return expiryFrom(policy, now, deadlineFrom(policy, now));
   }
 }
 
