@@ -41,16 +41,16 @@ export function withCookies(
   sigName: string,
   sigLine: string | undefined,
 ): string[] {
-  const lines: string[] = [];
-  if (current !== undefined) {
-    const prefix = `${name}=`;
-    // Without a signature line, a `<name>.sig` line set by other code stays (as the cookies package kept it).
-    const sigPrefix = sigLine === undefined ? undefined : `${sigName}=`;
-    for (const existing of typeof current === 'object' ? current : [String(current)]) {
-      if (!existing.startsWith(prefix) && !(sigPrefix && existing.startsWith(sigPrefix))) lines.push(existing);
-    }
-  }
+  // Without a signature line, a `<name>.sig` line set by other code stays (as the cookies package kept it).
+  const lines = withoutCookies(current, sigLine === undefined ? [name] : [name, sigName]);
   lines.push(line);
   if (sigLine !== undefined) lines.push(sigLine);
   return lines;
+}
+
+/** The response's Set-Cookie lines, other than those of the cookies `names`. */
+export function withoutCookies(current: number | string | readonly string[] | undefined, names: readonly string[]): string[] {
+  if (current === undefined) return [];
+  const prefixes = names.map((name) => `${name}=`);
+  return (typeof current === 'object' ? current : [String(current)]).filter((existing) => !prefixes.some((p) => existing.startsWith(p)));
 }

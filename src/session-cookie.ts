@@ -1,7 +1,7 @@
 import { OutgoingMessage, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { MongoSessConfigError } from './errors.js';
-import { readCookie, setCookieLine, withCookies } from './cookie-header.js';
+import { readCookie, setCookieLine, withCookies, withoutCookies } from './cookie-header.js';
 import type { CookieConfig } from './session-options.js';
 
 /** What the request's cookie said, before any database look-up. */
@@ -79,7 +79,7 @@ export class SessionCookie {
     const lines = this.#res.getHeader('set-cookie');
     if (!Array.isArray(lines)) return;
     const { name, sigName } = this.#config;
-    const kept = lines.filter((line) => !line.startsWith(`${name}=`) && !line.startsWith(`${sigName}=`));
+    const kept = withoutCookies(lines, [name, sigName]);
     if (kept.length === lines.length) return;
     if (kept.length === 0) this.#res.removeHeader('set-cookie');
     else this.#res.setHeader('set-cookie', kept);
