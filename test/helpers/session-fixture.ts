@@ -1,8 +1,8 @@
 // A test file's connected app: MongoSess connected to a database of the file's own, a session
 // app in front of it, and the teardown that closes both and drops the database.
-import type { CommandStartedEvent, Collection, Document, MongoClient } from 'mongodb';
+import type { CommandStartedEvent, Collection, Document, MongoClient, MongoClientOptions } from 'mongodb';
 import MongoSess, { type ConnectOptions } from '../../src/index.js';
-import { monitoredClient, uniqueDbName } from './db.js';
+import { MONGODB_URI, monitoredClient, uniqueDbName } from './db.js';
 import { sessionApp, type SessionApp, type SessionAppDefaults } from './session-app.js';
 
 const HOUR = 3_600_000;
@@ -31,11 +31,13 @@ export interface FixtureOptions {
   connect?: Partial<ConnectOptions>;
   /** The session app's defaults. */
   app?: SessionAppDefaults;
+  /** Options of the fixture's own client (a read preference, a write concern, logging). */
+  clientOptions?: MongoClientOptions;
 }
 
 /** Call at the top of a test file; `start()` in `before`, `stop()` in `after`. */
 export function sessionFixture(prefix: string, options: FixtureOptions = {}): SessionFixture {
-  const { client, commands, reset } = monitoredClient();
+  const { client, commands, reset } = monitoredClient(MONGODB_URI, options.clientOptions);
   const db = uniqueDbName(prefix);
   const base: ConnectOptions = {
     client,

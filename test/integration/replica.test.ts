@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient, ObjectId, type Document } from 'mongodb';
 import MongoSess, { type Session } from '../../src/index.js';
-import { MONGODB_URI, monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
-import { sessionApp, type SessionApp } from '../helpers/session-app.js';
+import type { SessionApp } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 
 interface SelectionLog {
   message?: string;
@@ -20,15 +21,18 @@ interface SelectionLog {
 
 /** The driver's server-selection log: for each operation, the read preference it selected with. */
 const selections: SelectionLog[] = [];
-const { client, commands, reset } = monitoredClient(MONGODB_URI, {
-  readPreference: 'secondaryPreferred',
-  writeConcern: { w: 1 },
-  mongodbLogPath: { write: (log) => void selections.push(log as SelectionLog) },
-  mongodbLogComponentSeverities: { serverSelection: 'debug' },
-});
-const db = uniqueDbName('replica');
 const warnings: string[] = [];
 const warn = (message: string): void => void warnings.push(message);
+const fixture = sessionFixture('replica', {
+  clientOptions: {
+    readPreference: 'secondaryPreferred',
+    writeConcern: { w: 1 },
+    mongodbLogPath: { write: (log) => void selections.push(log as SelectionLog) },
+    mongodbLogComponentSeverities: { serverSelection: 'debug' },
+  },
+  connect: { warn },
+});
+const { client, commands, reset, db } = fixture;
 let app: SessionApp;
 
 const close = () => new Promise((resolve) => MongoSess.close(resolve));
@@ -65,20 +69,11 @@ async function legacySession(data: Record<string, unknown>): Promise<string> {
 
 describe('replica sets: read preference and write concern', () => {
   before(async () => {
-    await client.connect();
-    await MongoSess.connect({ client, db, warn, autoRemove: 'interval', autoRemoveInterval: 3_600_000 });
-    app = await sessionApp();
+    await fixture.start();
+    app = fixture.app;
   });
 
-  after(async () => {
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await client
-      .db(db)
-      .dropDatabase()
-      .catch(() => undefined);
-    await client.close();
-  });
+  after(() => fixture.stop());
 
   it("reads the primary although the client prefers secondaries (driver's server-selection log)", async () => {
     selections.splice(0);
