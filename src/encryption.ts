@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomFillSync, scryptSync, type KeyObject } from 'node:crypto';
 import { Binary, BSON } from 'mongodb';
 import { MongoSessDecryptionError } from './errors.js';
 import { checkObject, describe, fail } from './validate-option.js';
@@ -134,6 +134,24 @@ function keyId(bytes: Buffer): number {
   return createHmac('sha256', bytes).update('mongosess key id').digest().readUInt32BE(0);
 }
 
+/**
+ * IVs come from a pool of random bytes filled 4 KiB at a time: one call into the CSPRNG costs as
+ * much as filling hundreds of IVs, and a sealed write would otherwise pay it each time. Each IV
+ * is taken once; IVs are not secret (they are stored with the value), only never reused.
+ */
+const ivPool = Buffer.alloc(IV_BYTES * 341);
+let ivAt = ivPool.length;
+
+function nextIv(): Buffer {
+  if (ivAt === ivPool.length) {
+    randomFillSync(ivPool);
+    ivAt = 0;
+  }
+  const iv = ivPool.subarray(ivAt, ivAt + IV_BYTES);
+  ivAt += IV_BYTES;
+  return iv;
+}
+
 /** Whether a stored value is a sealed one (whatever key sealed it). */
 export function isSealed(value: unknown): value is Binary {
   return value instanceof Binary && value.sub_type === SEALED_SUBTYPE;
@@ -150,7 +168,7 @@ export function seal(settings: EncryptionSettings, name: string, value: unknown)
   const out = Buffer.allocUnsafe(OVERHEAD + plaintext.length);
   out.writeUInt8(FORMAT, 0);
   out.writeUInt32BE(id, 1);
-  const iv = randomBytes(IV_BYTES);
+  const iv = nextIv();
   iv.copy(out, HEADER_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(additionalData(out.subarray(0, HEADER_BYTES), name));
