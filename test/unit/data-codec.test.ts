@@ -142,6 +142,13 @@ describe('the encrypting codec', () => {
 });
 
 describe('connect() option encryption', () => {
+  it('MongoSessDecryptionError is public: a named export and a property of MongoSess', async () => {
+    const index = await import('../../src/index.js');
+    assert.equal(index.MongoSessDecryptionError, MongoSessDecryptionError);
+    assert.equal(index.default.MongoSessDecryptionError, MongoSessDecryptionError);
+    assert.ok(new MongoSessDecryptionError('x') instanceof index.MongoSessError);
+  });
+
   it('is resolved up front into the codec, with config errors', () => {
     assert.equal(resolveConnectOptions({}).codec, PLAIN_CODEC);
     assert.notEqual(resolveConnectOptions({ encryption: { keys: [KEY] } }).codec, PLAIN_CODEC);
