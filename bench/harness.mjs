@@ -29,9 +29,9 @@ export function arg(name, fallback) {
  * Connects mongosess to `client` on `db`.`collection`, or reconnects it there (the connection
  * is shared: close first). Warnings (FerretDB's missing TTL indexes and atomicity) are kept.
  */
-export async function connectMongoSess(client, db, collection, warnings = []) {
+export async function connectMongoSess(client, db, collection, warnings = [], more = {}) {
   await new Promise((resolve) => MongoSess.close(() => resolve()));
-  await MongoSess.connect({ client, db, collection, warn: (message) => warnings.push(message) });
+  await MongoSess.connect({ client, db, collection, warn: (message) => warnings.push(message), ...more });
   return MongoSess;
 }
 

@@ -4,9 +4,11 @@
 export { CompatPromise, type Callback } from './callback.js';
 export { FOURTEEN_DAYS_MS, type AutoRemove, type ConnectOptions, type LegacyServer } from './connect-options.js';
 export type { CookieSigner } from './cookie-signer.js';
+export type { EncryptionOptions } from './encryption.js';
 export {
   MongoSessConfigError,
   MongoSessDatabaseError,
+  MongoSessDecryptionError,
   MongoSessEndedError,
   MongoSessError,
   MongoSessNotConnectedError,

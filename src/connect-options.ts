@@ -1,4 +1,6 @@
 import { MongoClient, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
+import { encryptingCodec, PLAIN_CODEC, type DataCodec } from './data-codec.js';
+import { resolveEncryption, type EncryptionOptions } from './encryption.js';
 import type { SessionPolicy } from './session-store.js';
 import { DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern, type EndingWriteConcern } from './write-concern.js';
 import {
@@ -136,6 +138,16 @@ export interface ConnectOptions {
    */
   writeConcern?: EndingWriteConcern;
   /**
+   * Encrypts session values at rest with AES-256-GCM, each top-level data key's value on its own,
+   * so every `set()` stays one atomic update of only the keys it names (README, "Encryption at
+   * rest"). `keys`: newest first, each 32 bytes (a Buffer, base64 or hex) or a passphrase of at
+   * least 32 characters; the newest encrypts, all decrypt (rotation). `fields`: encrypt only
+   * these keys, leaving the others queryable. Values stored in clear before keep being served,
+   * and are encrypted when next set.
+   * @default undefined (values stored in clear)
+   */
+  encryption?: EncryptionOptions;
+  /**
    * The clock, in ms since the epoch. Tests pass a fake one.
    * @default Date.now
    */
@@ -174,6 +186,7 @@ export const CONNECT_OPTIONS = {
   maxDataBytes: option(DEFAULT_MAX_DATA_BYTES, positiveInteger),
   upgradeLegacySessions: option(true, boolean),
   writeConcern: option<WriteConcernSettings>(DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern),
+  encryption: raw<EncryptionOptions>(),
   now: option<() => number>(Date.now, fn),
   warn: option<(message: string) => void>(emitWarning, fn),
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
@@ -198,6 +211,8 @@ export interface ConnectionSettings {
 export interface StoreConfig {
   connection: ConnectionSettings;
   policy: SessionPolicy;
+  /** What session data is stored as: encrypted with `encryption`, else as given. */
+  codec: DataCodec;
   now: () => number;
   warn: (message: string) => void;
 }
@@ -226,6 +241,7 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
   if (autoRemoveInterval > MAX_TIMER_MS)
     fail(`autoRemoveInterval must be at most ${MAX_TIMER_MS} ms (about 24 days), got: ${autoRemoveInterval}`);
   if (touchAfter > 0 && !rolling) fail('touchAfter only has an effect with rolling: true; set rolling or drop touchAfter');
+  const encryption = resolveEncryption(options.encryption);
 
   return {
     connection: {
@@ -245,6 +261,7 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
       absoluteTimeout: options.absoluteTimeout,
       maxDataBytes: options.maxDataBytes,
     },
+    codec: encryption ? encryptingCodec(encryption, options.warn) : PLAIN_CODEC,
     now: options.now,
     warn: options.warn,
   };

@@ -113,7 +113,7 @@ export class ConnectionManager {
 }
 
 async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
-  const { connection: settings, policy, now, warn } = config;
+  const { connection: settings, policy, codec, now, warn } = config;
   const ownsClient = !('client' in settings.client);
   const client = 'client' in settings.client ? settings.client.client : createClient(settings.client);
   try {
@@ -140,7 +140,7 @@ async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
     }
     const sessions = new SessionCollection(collection, settings.endingWriteConcern);
     const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
-    const store: SessionStore = { sessions, legacy, policy, now, sizeGuard, requestTimeout: settings.requestTimeout };
+    const store: SessionStore = { sessions, legacy, policy, codec, now, sizeGuard, requestTimeout: settings.requestTimeout };
     const stopSweeper =
       removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
     return { origin, store, client, ownsClient, stopSweeper };

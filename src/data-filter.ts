@@ -1,3 +1,4 @@
+import { PLAIN_CODEC, type DataCodec } from './data-codec.js';
 import { checkKey, describeKey, invalid, isPlainObject } from './data-path.js';
 import { ALLOWED_BSON, DATA_FIELD, MAX_DEPTH } from './session-data.js';
 
@@ -16,14 +17,14 @@ const CODE_OPERATORS = new Set(['$where', '$function', '$accumulator', '$expr'])
  * query operators (`{ $in: [...] }`) but never ones that run code on the server. `{}` matches
  * every live session.
  */
-export function buildDataFilter(filter: unknown): Record<string, unknown> {
+export function buildDataFilter(filter: unknown, codec: DataCodec = PLAIN_CODEC): Record<string, unknown> {
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter) || !isPlainObject(filter)) {
     invalid('the filter must be a plain object of data keys and values, for example { userId: 42 }');
   }
   const query: Record<string, unknown> = {};
   for (const key of Object.keys(filter)) {
     if (key === '_id') invalid('filtering on _id is not possible: ids are stored hashed');
-    checkKey(key, 'get');
+    codec.checkFilterKey(checkKey(key, 'get'));
     const value = (filter as Record<string, unknown>)[key];
     checkFilterValue(value, key, 0);
     query[`${DATA_FIELD}.${key}`] = value;

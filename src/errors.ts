@@ -62,6 +62,18 @@ export class MongoSessEndedError extends MongoSessError {
   }
 }
 
+/**
+ * A session holds a value encrypted at rest (connect's `encryption`) that does not decrypt: it
+ * was written with a key no longer in `encryption.keys`, or it was tampered with or truncated.
+ * Nothing of the session is served; the message names the data key and the reason, never a value
+ * or key material.
+ */
+export class MongoSessDecryptionError extends MongoSessError {
+  override get name(): string {
+    return 'MongoSessDecryptionError';
+  }
+}
+
 /** The database failed or could not be reached. The driver's error is the `cause`. */
 export class MongoSessDatabaseError extends MongoSessError {
   override get name(): string {

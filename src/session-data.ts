@@ -1,5 +1,6 @@
 import { Binary, BSON, Decimal128, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
 import { checkKey, checkNoOverlap, checkSegment, describeKey, invalid, isPlainObject, MAX_PATH_SEGMENTS } from './data-path.js';
+import { PLAIN_CODEC, type DataCodec } from './data-codec.js';
 import { paddingCharge } from './data-size.js';
 import { MongoSessValidationError } from './errors.js';
 
@@ -113,9 +114,9 @@ export interface SetWrite {
  * Validates `set()`'s argument and turns it into a `$set` on the data field. Throws a
  * MongoSessValidationError (before anything reaches the database) on any bad key or value.
  */
-export function buildSet(data: unknown, maxBytes: number): SetWrite {
+export function buildSet(data: unknown, maxBytes: number, codec: DataCodec = PLAIN_CODEC): SetWrite {
   try {
-    return buildSetOf(data, maxBytes);
+    return buildSetOf(data, maxBytes, codec);
   } catch (err) {
     if (err instanceof MongoSessValidationError) throw err;
     // A getter or Proxy in the argument threw, or the serializer met something exotic.
@@ -123,7 +124,7 @@ export function buildSet(data: unknown, maxBytes: number): SetWrite {
   }
 }
 
-function buildSetOf(data: unknown, maxBytes: number): SetWrite {
+function buildSetOf(data: unknown, maxBytes: number, codec: DataCodec): SetWrite {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     invalid(`set() takes an object of keys and values, got: ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
@@ -138,7 +139,8 @@ function buildSetOf(data: unknown, maxBytes: number): SetWrite {
     // The path's own segments count towards MongoDB's nesting limit.
     const maxDepth = Math.min(MAX_DEPTH, MAX_PATH_SEGMENTS - segments.length);
     const value = (data as Record<string, unknown>)[key];
-    update[`${DATA_FIELD}.${key}`] = storable(value, { parent: undefined, key }, 1, maxDepth, new Set());
+    // Encoded (encrypted) before the size checks below: maxDataBytes charges what is stored.
+    update[`${DATA_FIELD}.${key}`] = codec.encode(segments, storable(value, { parent: undefined, key }, 1, maxDepth, new Set()));
   }
   checkNoOverlap(keys, paths);
 
@@ -155,11 +157,13 @@ function buildSetOf(data: unknown, maxBytes: number): SetWrite {
 }
 
 /** Validates `del()`'s keys and turns them into an `$unset` on the data field. */
-export function buildUnset(keys: readonly unknown[]): Record<string, ''> {
+export function buildUnset(keys: readonly unknown[], codec: DataCodec = PLAIN_CODEC): Record<string, ''> {
   const unset: Record<string, ''> = {};
   const paths: string[][] = [];
   for (const key of keys) {
-    paths.push(checkKey(key, 'del'));
+    const segments = checkKey(key, 'del');
+    codec.checkPath(segments, 'del');
+    paths.push(segments);
     unset[`${DATA_FIELD}.${key as string}`] = '';
   }
   checkNoOverlap(keys as string[], paths);

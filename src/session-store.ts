@@ -6,6 +6,7 @@ import type { LegacySessions } from './legacy.js';
 import { liveFilter, tombstoneTimes, type LifetimePolicy } from './lifetime.js';
 import type { SessionCollection, SessionSummary } from './session-collection.js';
 import { buildDataFilter } from './data-filter.js';
+import type { DataCodec } from './data-codec.js';
 
 /** The session settings of `connect()`, resolved: how sessions live, and what they may hold. */
 export interface SessionPolicy extends LifetimePolicy {
@@ -19,6 +20,8 @@ export interface SessionStore {
   /** Present when 0.4 sessions are looked for (`upgradeLegacySessions`). */
   readonly legacy: LegacySessions | undefined;
   readonly policy: SessionPolicy;
+  /** What data is stored as (connect's `encryption`): see data-codec.ts. */
+  readonly codec: DataCodec;
   readonly now: () => number;
   /** The server can keep stored data within maxDataBytes (data-size.ts, probed at connect). */
   readonly sizeGuard: boolean;
@@ -34,7 +37,7 @@ function query(store: SessionStore, dataFilter: Record<string, unknown>, now: nu
 
 /** Ends every live session whose data matches `filter`, 0.4 ones included; resolves how many. */
 export async function endAll(store: SessionStore, filter: unknown): Promise<number> {
-  const dataFilter = buildDataFilter(filter);
+  const dataFilter = buildDataFilter(filter, store.codec);
   const now = store.now();
   // 0.4 sessions first: one being moved meanwhile is then either removed here or already a
   // 1.x session when the second pass runs.
@@ -45,7 +48,7 @@ export async function endAll(store: SessionStore, filter: unknown): Promise<numb
 
 /** Counts the live sessions whose data matches `filter`, 0.4 ones included. */
 export async function countSessions(store: SessionStore, filter: unknown): Promise<number> {
-  const dataFilter = buildDataFilter(filter);
+  const dataFilter = buildDataFilter(filter, store.codec);
   const now = store.now();
   const count = await store.sessions.count(query(store, dataFilter, now));
   return count + (store.legacy ? await store.legacy.count(store.legacy.query(dataFilter, now)) : 0);
@@ -53,9 +56,12 @@ export async function countSessions(store: SessionStore, filter: unknown): Promi
 
 /** Lists the live sessions whose data matches `filter`: 1.x ones first, soonest expiry first. */
 export async function listSessions(store: SessionStore, filter: unknown, limit: number): Promise<SessionSummary[]> {
-  const dataFilter = buildDataFilter(filter);
+  const dataFilter = buildDataFilter(filter, store.codec);
   const now = store.now();
-  const listed = await store.sessions.list(query(store, dataFilter, now), limit);
+  const listed = (await store.sessions.list(query(store, dataFilter, now), limit)).map((summary) => ({
+    ...summary,
+    data: store.codec.decode(summary.data),
+  }));
   if (!store.legacy || listed.length >= limit) return listed;
   return [...listed, ...(await store.legacy.list(store.legacy.query(dataFilter, now), limit - listed.length, now))];
 }

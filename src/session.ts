@@ -136,7 +136,7 @@ export class Session {
   set(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [[data], callback] = splitCallback(args, 1);
     return deliver(() => {
-      const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes);
+      const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes, this.#store.codec);
       return this.#enqueue(async () => {
         const state = await this.#writable();
         if (Object.keys($set).length === 0) return true;
@@ -152,7 +152,7 @@ export class Session {
   del(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [keys, callback] = splitCallback(args);
     return deliver(() => {
-      const $unset = buildUnset(keys);
+      const $unset = buildUnset(keys, this.#store.codec);
       return this.#enqueue(async () => {
         const state = await this.#writable({ lostIsFine: true });
         // Nothing is stored under an id this object made and never wrote, nor under a lost one.
@@ -260,7 +260,10 @@ export class Session {
     switch (state.kind) {
       case 'live':
       case 'forwarded':
-        return withId({ ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...state.doc.d }, state.id);
+        return withId(
+          { ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...(state.doc.d && this.#store.codec.decode(state.doc.d)) },
+          state.id,
+        );
       case 'legacyServed':
         return withId({ ...(state.times.createdAt ? { createdAt: state.times.createdAt } : {}), ...state.data }, state.id);
       default:
