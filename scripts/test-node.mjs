@@ -64,7 +64,7 @@ if (process.platform !== 'linux' && process.platform !== 'darwin')
 /** npm, run by the Node on PATH now (not the one under test), for the registry look-ups. */
 function npmOutput(npmArgs, cwd = root) {
   const run = spawnSync(npm, npmArgs, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (run.status !== 0) fail(`npm ${npmArgs.join(' ')} failed (exit ${run.status})`);
+  if (run.status !== 0) throw new Error(`npm ${npmArgs.join(' ')} failed (exit ${run.status})`);
   return run.stdout.trim();
 }
 
@@ -74,11 +74,14 @@ function resolveVersion() {
   if (TESTED[spec]) return TESTED[spec];
   const versions = JSON.parse(npmOutput(['view', `${pkg}@${spec}`, 'version', '--json']) || '[]');
   const newest = [versions].flat().pop();
-  if (!newest) fail(`the registry has no ${pkg}@${spec}`);
+  if (!newest) throw new Error(`the registry has no ${pkg}@${spec}`);
   return newest;
 }
 
-/** `<cache>/node-<version>/bin/node`, fetched with `npm pack` and unpacked when missing. */
+/**
+ * `<cache>/node-<version>/bin/node`, fetched with `npm pack` (which checks the tarball against the
+ * registry's integrity hash) and unpacked when missing.
+ */
 function fetchNode(version) {
   const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mongosess');
   const dir = join(cacheRoot, `node-${version}`);
@@ -97,20 +100,32 @@ function fetchNode(version) {
     const tar = spawnSync('tar', ['-xzf', join(work, tarball), '-C', unpacked, 'package/bin/node', 'package/LICENSE'], {
       stdio: 'inherit',
     });
-    if (tar.status !== 0) fail(`could not unpack ${tarball}`);
+    if (tar.status !== 0) throw new Error(`could not unpack ${tarball}`);
     chmodSync(join(unpacked, 'package', 'bin', 'node'), 0o755);
     // Unpacked beside the cache, then renamed into place: a run stopped halfway leaves no half binary.
     const staging = mkdtempSync(join(cacheRoot, `.node-${version}-`));
     cpSync(join(unpacked, 'package'), staging, { recursive: true });
-    renameSync(staging, dir);
+    try {
+      renameSync(staging, dir);
+    } catch (err) {
+      // Another run put the same release in place meanwhile: use that one.
+      rmSync(staging, { recursive: true, force: true });
+      if (!existsSync(binary)) throw err;
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   return dir;
 }
 
-const version = resolveVersion();
-const nodeDir = fetchNode(version);
+let version;
+let nodeDir;
+try {
+  version = resolveVersion();
+  nodeDir = fetchNode(version);
+} catch (err) {
+  fail(err.message);
+}
 const env = { ...process.env, PATH: `${join(nodeDir, 'bin')}${delimiter}${process.env.PATH ?? ''}` };
 
 const reported = spawnSync('node', ['--version'], { env, encoding: 'utf8' }).stdout?.trim();
