@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { BSON, MongoClient } from 'mongodb';
 import MongoSess from '../dist/index.js';
+import { machine } from './harness.mjs';
 
 const OP_MSG_OVERHEAD = 21;
 const HOUSEKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions', 'buildInfo']);
@@ -56,6 +57,7 @@ for (const path of ['/login', '/read', '/write', '/regenerate', '/read', '/end']
   const received = log.reduce((n, c) => n + (c.received ?? 0), 0);
   rows.push({ request: path, commands: log.map((c) => c.name).join(' + '), sent, received });
 }
+console.log(`Database commands and bytes per request kind. ${machine()}.`);
 console.table(rows);
 server.close();
 await client.db(db).dropDatabase();

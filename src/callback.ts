@@ -38,13 +38,16 @@ export class CompatPromise<T> extends Promise<T> {
 
 // Typing only: the runtime already returns CompatPromises from these (Symbol.species).
 export interface CompatPromise<T> {
+  /** As `Promise.prototype.then`, returning a CompatPromise. */
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     // biome-ignore lint/suspicious/noExplicitAny: the reason is `any` in lib.es5.d.ts; unknown would break assignability to Promise.
     onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): CompatPromise<R1 | R2>;
+  /** As `Promise.prototype.catch`, returning a CompatPromise. */
   // biome-ignore lint/suspicious/noExplicitAny: as in lib.es5.d.ts (see then).
   catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): CompatPromise<T | R>;
+  /** As `Promise.prototype.finally`, returning a CompatPromise. */
   finally(onFinally?: (() => void) | null): CompatPromise<T>;
 }
 

@@ -19,6 +19,7 @@ import {
   type OptionSpec,
 } from './validate-option.js';
 
+/** Fourteen days in ms: the default lifetime of a session (`expires`), as in mongosess 0.4. */
 export const FOURTEEN_DAYS_MS = 14 * 24 * 60 * 60 * 1000;
 /** Bounds every wait on the database, so an outage fails requests fast instead of after the driver's 30 s. */
 const DEFAULT_OPERATION_TIMEOUT_MS = 5_000;
@@ -31,10 +32,16 @@ const DEFAULT_MAX_DATA_BYTES = 1024 * 1024;
 const DEFAULT_URI = 'mongodb://127.0.0.1:27017';
 const DEFAULT_PORT = 27017;
 
+/**
+ * How expired sessions are removed from the database (expired sessions are never served, whichever
+ * is chosen): `'native'`, a TTL index, or the sweep where the server refuses TTL indexes;
+ * `'interval'`, a sweep from this process every `autoRemoveInterval`; `'disabled'`, not at all.
+ */
 export type AutoRemove = 'native' | 'interval' | 'disabled';
 
 /** One entry of mongosess 0.4's `servers` list: a host, a port and legacy driver options. */
 export interface LegacyServer {
+  /** Host name or IP address of the server. */
   host: string;
   /** @default 27017 */
   port?: number;
@@ -66,7 +73,12 @@ export interface ConnectOptions {
   /** mongosess 0.4's server list; several entries form a replica set seed list. */
   servers?: LegacyServer[];
   /** mongosess 0.4's credentials. */
-  auth?: { user: string; pass: string };
+  auth?: {
+    /** The user name. */
+    user: string;
+    /** The password. */
+    pass: string;
+  };
   /**
    * An existing, caller-owned MongoClient. mongosess connects it if needed but never closes it.
    */

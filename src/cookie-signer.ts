@@ -5,7 +5,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * Keygrip, described here so that the published types need no `@types/keygrip`.
  */
 export interface CookieSigner {
+  /** The signature of `data` with the newest key. */
   sign(data: string): string;
+  /** Which key made `signature` for `data`: 0 for the newest, -1 for none. */
   index(data: string, signature: string): number;
 }
 

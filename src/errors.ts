@@ -16,6 +16,7 @@ export function warning(message: string): string {
 
 /** Base class of every error mongosess raises. Its message is prefixed with `mongosess: `. */
 export class MongoSessError extends Error {
+  /** Always `'MongoSessError'`. */
   override get name(): string {
     return 'MongoSessError';
   }
@@ -28,6 +29,7 @@ export class MongoSessError extends Error {
 
 /** An option passed to `connect()` or to the session constructor is invalid. */
 export class MongoSessConfigError extends MongoSessError {
+  /** Always `'MongoSessConfigError'`. */
   override get name(): string {
     return 'MongoSessConfigError';
   }
@@ -35,6 +37,7 @@ export class MongoSessConfigError extends MongoSessError {
 
 /** A session was created, or a static helper called, before `MongoSess.connect()` finished. */
 export class MongoSessNotConnectedError extends MongoSessError {
+  /** Always `'MongoSessNotConnectedError'`. */
   override get name(): string {
     return 'MongoSessNotConnectedError';
   }
@@ -46,6 +49,7 @@ export class MongoSessNotConnectedError extends MongoSessError {
  * database.
  */
 export class MongoSessValidationError extends MongoSessError {
+  /** Always `'MongoSessValidationError'`. */
   override get name(): string {
     return 'MongoSessValidationError';
   }
@@ -57,6 +61,7 @@ export class MongoSessValidationError extends MongoSessError {
  * stays gone; the response carries a fresh, empty session cookie.
  */
 export class MongoSessEndedError extends MongoSessError {
+  /** Always `'MongoSessEndedError'`. */
   override get name(): string {
     return 'MongoSessEndedError';
   }
@@ -76,6 +81,7 @@ export class MongoSessDecryptionError extends MongoSessError {
 
 /** The database failed or could not be reached. The driver's error is the `cause`. */
 export class MongoSessDatabaseError extends MongoSessError {
+  /** Always `'MongoSessDatabaseError'`. */
   override get name(): string {
     return 'MongoSessDatabaseError';
   }

@@ -1,6 +1,9 @@
-// `mongosess/express`: Connect-style middleware (Express 4 and 5, Connect, Polka) that gives
-// every request its session as `req.session`. It imports the main entry by name, so it shares
-// the one MongoSess and connection with `require('mongosess')` / `import 'mongosess'`.
+/**
+ * `mongosess/express`: Connect-style middleware (Express 4 and 5, Connect, Polka) that gives
+ * every request its session as `req.session`. It imports the main entry by name, so it shares
+ * the one MongoSess and connection with `require('mongosess')` / `import 'mongosess'`.
+ * @packageDocumentation
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import MongoSess from 'mongosess';
 import type { Session, SessionOptions } from './framework-types.js';

@@ -1,6 +1,9 @@
-// `mongosess/fastify`: a Fastify 5 plugin that gives every request its session as
-// `request.session`. It imports the main entry by name, so it shares the one MongoSess and
-// connection with it.
+/**
+ * `mongosess/fastify`: a Fastify 5 plugin that gives every request its session as
+ * `request.session`. It imports the main entry by name, so it shares the one MongoSess and
+ * connection with it.
+ * @packageDocumentation
+ */
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import MongoSess from 'mongosess';
 import type { Session, SessionOptions } from './framework-types.js';

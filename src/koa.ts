@@ -1,5 +1,8 @@
-// `mongosess/koa`: Koa middleware that gives every request its session as `ctx.session`. It
-// imports the main entry by name, so it shares the one MongoSess and connection with it.
+/**
+ * `mongosess/koa`: Koa middleware that gives every request its session as `ctx.session`. It
+ * imports the main entry by name, so it shares the one MongoSess and connection with it.
+ * @packageDocumentation
+ */
 import type { DefaultContext, DefaultState, Middleware } from 'koa';
 import MongoSess from 'mongosess';
 import type { Session, SessionOptions } from './framework-types.js';

@@ -102,8 +102,14 @@ const statics = {
  * and every value of the public API (so `require('mongosess').MongoSessError` works).
  */
 export interface MongoSessStatic extends Statics {
+  /**
+   * The session of the request `req`, whose cookie is written on `res`: the same object for every
+   * call with the same `req`. Throws a MongoSessNotConnectedError before `MongoSess.connect()` has finished.
+   */
   new (req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session;
+  /** The same as with `new`. */
   (req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session;
+  /** `Session.prototype`, so that `session instanceof MongoSess` is true. */
   readonly prototype: Session;
   /** MongoSess itself, for `const { MongoSess } = require('mongosess')`. */
   readonly MongoSess: MongoSessStatic;
@@ -115,6 +121,11 @@ type Statics = typeof statics;
 // A plain function, so that it works with and without `new` (returning an object from a
 // constructor makes `new` yield that object); its prototype makes `instanceof MongoSess` true.
 // The cast only adds the construct signature and the three properties defined right below.
+/**
+ * The session constructor (`new MongoSess(req, res, options)`, or without `new`) and the
+ * connection manager (`MongoSess.connect()`, `close()`, the static helpers): see
+ * {@link MongoSessStatic}. It is the default export, and `require('mongosess')` itself.
+ */
 export const MongoSess = Object.assign(createSession, statics) as MongoSessStatic;
 Object.defineProperties(MongoSess, {
   prototype: { value: Session.prototype },

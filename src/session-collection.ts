@@ -53,8 +53,11 @@ export interface UpdateOptions {
 
 /** A live session's stored facts, as listed by `listSessions`. */
 export interface SessionSummary {
+  /** The session's stored keys and values. */
   data: Record<string, unknown>;
+  /** When the session was first stored; undefined where the document has no creation date. */
   createdAt: Date | undefined;
+  /** When the session expires unless used again; undefined where the document has no expiry. */
   expiresAt: Date | undefined;
 }
 

@@ -14,7 +14,9 @@ import {
   type OptionSpec,
 } from './validate-option.js';
 
+/** The cookie's SameSite attribute (`'none'` implies Secure). */
 export type SameSite = 'lax' | 'strict' | 'none';
+/** The HMAC hash that signs the cookie with `keys`. `'sha1'` is what mongosess 0.4 (Keygrip's default) used. */
 export type SignatureAlgorithm = 'sha256' | 'sha512' | 'sha1';
 
 /** Options of `new MongoSess(req, res, options)`: how the session cookie is read and written. */

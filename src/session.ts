@@ -43,7 +43,13 @@ import type { SessionStore } from './session-store.js';
 export interface SessionData {}
 
 /** What `get()` resolves to: the id, the creation date once stored, and the stored keys. */
-export type SessionView = { _id: string; createdAt?: Date } & Partial<SessionData> & Record<string, unknown>;
+export type SessionView = {
+  /** The session id (the cookie's value): readable, but not enumerable, so JSON, spreads and logs leave it out. */
+  _id: string;
+  /** When the session was first stored; absent before its first write. */
+  createdAt?: Date;
+} & Partial<SessionData> &
+  Record<string, unknown>;
 
 /** What `set()` takes: the keys SessionData names, with their types, and any other keys or dotted paths. */
 export type SessionUpdate = { [K in keyof SessionData]?: SessionData[K] } & Record<string, unknown>;
