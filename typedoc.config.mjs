@@ -35,6 +35,8 @@ export default {
   excludeProtected: true,
   excludeExternals: true,
   includeVersion: true,
+  // Source links name the public repository, whatever this clone's remote is (CI clones a local path).
+  sourceLinkTemplate: 'https://github.com/mongosess/mongosess/blob/{gitRevision}/{path}#L{line}',
   sort: ['kind', 'instance-first', 'source-order'],
   treatWarningsAsErrors: true,
   validation: { notExported: true, invalidLink: true, invalidPath: true, rewrittenLink: true, notDocumented: true },
