@@ -3,8 +3,10 @@
 // one MongoClient, sequential operations, real IncomingMessage/ServerResponse objects (no socket
 // traffic, so no HTTP server in the numbers). Each case has three arms:
 //   raw:       the raw driver sending the same command, the cookie value being the document's _id;
-//   floor:     the raw arm plus the `cookies` and `keygrip` packages doing the same cookie work as
-//              mongosess (reading and verifying the signed cookie, or setting a new signed one);
+//   floor:     the raw driver sending the same commands as mongosess (captured from mongosess on a
+//              monitored client, and replayed with the floor's own document id), plus the
+//              `cookies` and `keygrip` packages doing the same cookie work as mongosess (reading
+//              and verifying the signed cookie, or setting a new signed one);
 //   mongosess: the library.
 // Every round runs each case's three arms back to back, in an order that rotates from round to
 // round; a warm-up round is not recorded. The targets are judged against the floor.
@@ -41,6 +43,7 @@ import {
   uri,
 } from './harness.mjs';
 import { summarizeProfile } from './profile-top.mjs';
+import { NOT_COUNTED } from './servers/common.mjs';
 
 const DB = 'mongosess_bench_overhead';
 const DAY = 24 * 3600 * 1000;
@@ -65,13 +68,63 @@ function floorSid(req, res) {
 }
 
 /**
+ * Sends `commands` (captured from mongosess: see captureCommands) through the driver's own
+ * methods, on the floor's document `sid`; a `$set` of `d.n` gets `next()`. Returns the last
+ * command's document.
+ */
+async function replay(collection, commands, sid, next) {
+  let doc;
+  for (const command of commands) {
+    if (command.find !== undefined) {
+      doc = await collection.findOne({ ...command.filter, _id: sid });
+    } else if (command.findAndModify !== undefined) {
+      const { $set } = command.update;
+      const update = $set && 'd.n' in $set ? { ...command.update, $set: { ...$set, 'd.n': next() } } : command.update;
+      doc = await collection.findOneAndUpdate({ ...command.query, _id: sid }, update, {
+        upsert: command.upsert === true,
+        returnDocument: command.new ? 'after' : 'before',
+      });
+    } else {
+      throw new Error(`the floor cannot replay ${JSON.stringify(Object.keys(command)[0])}: add it to replay()`);
+    }
+  }
+  return doc;
+}
+
+/**
+ * The commands one mongosess operation of each database case sends, in order, recorded on a
+ * monitored client: the floor sends the same ones.
+ */
+async function captureCommands(ctx) {
+  const client = new MongoClient(uri(), { monitorCommands: true });
+  const sent = [];
+  client.on('commandStarted', (event) => {
+    if (!NOT_COUNTED.has(event.commandName)) sent.push(event.command);
+  });
+  await client.connect();
+  await connectMongoSess(client, DB, 'sessions');
+  const templates = {};
+  for (const c of defineCases({ ...ctx, templates: {} })) {
+    if (!c.db) continue;
+    sent.length = 0;
+    await c.mongosess();
+    templates[c.name] = sent.splice(0);
+    check(templates[c.name].length === c.commands, `mongosess sent ${templates[c.name].length} commands for ${c.name}`);
+  }
+  await new Promise((resolve) => MongoSess.close(() => resolve()));
+  await client.close();
+  return templates;
+}
+
+/**
  * The cases. `db`: whether the operation reaches the database (target: mongosess CPU at most
  * 1.10x the floor's); otherwise the target is on mongosess's CPU minus the floor's.
  * `commands`: the database commands one mongosess operation must send.
  */
 function defineCases(ctx) {
-  const { raw, msCookie, rawCookie, floorCookie } = ctx;
+  const { raw, floor, msCookie, rawCookie, floorCookie } = ctx;
   let counter = 0;
+  const next = () => ++counter;
   const rawSet = (sid, update, upsert) => raw.findOneAndUpdate({ _id: sid }, update, { upsert, returnDocument: 'after' });
   return [
     {
@@ -86,7 +139,7 @@ function defineCases(ctx) {
       },
       async floor() {
         const { req, res } = exchange(floorCookie);
-        const doc = await raw.findOne({ _id: floorSid(req, res) });
+        const doc = await replay(floor, ctx.templates.read, floorSid(req, res), next);
         check(doc?.d?.k === 'v', 'floor read');
       },
       async mongosess() {
@@ -105,7 +158,7 @@ function defineCases(ctx) {
       },
       async floor() {
         const { req, res } = exchange(floorCookie);
-        check((await rawSet(floorSid(req, res), { $set: { 'd.n': ++counter } }, true)) !== null, 'floor set');
+        check((await replay(floor, ctx.templates.set, floorSid(req, res), next)) !== null, 'floor set');
       },
       async mongosess() {
         const { req, res } = exchange(msCookie);
@@ -126,10 +179,11 @@ function defineCases(ctx) {
       },
       async floor() {
         const { req, res } = exchange(floorCookie);
+        const [read, set] = ctx.templates.readset;
         const sid = floorSid(req, res);
-        const doc = await raw.findOne({ _id: sid });
+        const doc = await replay(floor, [read], sid, next);
         check(doc?.d?.k === 'v', 'floor read');
-        await rawSet(sid, { $set: { 'd.n': ++counter } }, true);
+        await replay(floor, [set], sid, next);
       },
       async mongosess() {
         const { req, res } = exchange(msCookie);
@@ -150,7 +204,7 @@ function defineCases(ctx) {
       },
       async floor() {
         const { req, res } = exchange(floorCookie);
-        const doc = await rawSet(floorSid(req, res), { $set: { 'd.n': ++counter } }, true);
+        const doc = await replay(floor, ctx.templates.setget, floorSid(req, res), next);
         check(doc?.d?.n === counter, 'floor set then read');
       },
       async mongosess() {
@@ -171,7 +225,7 @@ function defineCases(ctx) {
       },
       async floor() {
         const { req, res } = exchange(floorCookie);
-        check((await rawSet(floorSid(req, res), { $unset: { 'd.gone': '' } }, false)) !== null, 'floor del');
+        check((await replay(floor, ctx.templates.del, floorSid(req, res), next)) !== null, 'floor del');
       },
       async mongosess() {
         const { req, res } = exchange(msCookie);
@@ -232,8 +286,15 @@ async function prepare(client) {
   const warnings = [];
   await connectMongoSess(client, DB, 'sessions', warnings);
   const msCookie = await storedSession({ k: 'v' });
-  const floorCookie = `sess=${rawId}; sess.sig=${GRIP.sign(`sess=${rawId}`)}`;
-  return { raw, msCookie, rawCookie: `sid=${rawId}`, floorCookie, warnings };
+  // The floor's document is stored as mongosess stores one, under a 43-character _id (as long as a digest).
+  const floor = db.collection('floor');
+  const floorId = 'floor-session-id-0123456789abcdefghijklmnop';
+  await floor.insertOne({ _id: floorId, createdAt: new Date(now), expiresAt: new Date(now + 14 * DAY), d: { k: 'v' } });
+  const floorCookie = `sess=${floorId}; sess.sig=${GRIP.sign(`sess=${floorId}`)}`;
+  const ctx = { raw, floor, msCookie, rawCookie: `sid=${rawId}`, floorCookie, warnings };
+  ctx.templates = await captureCommands(ctx);
+  await connectMongoSess(client, DB, 'sessions', warnings);
+  return ctx;
 }
 
 async function runArm(fn, ops) {
@@ -249,7 +310,7 @@ async function runArm(fn, ops) {
 async function countCommands(cases, ctx) {
   const { client, commands } = await countingClient();
   await connectMongoSess(client, DB, 'sessions');
-  const counting = { ...ctx, raw: client.db(DB).collection('raw'), msCookie: ctx.msCookie };
+  const counting = { ...ctx, raw: client.db(DB).collection('raw'), floor: client.db(DB).collection('floor') };
   const counted = defineCases(counting);
   const result = {};
   for (const c of cases) {
@@ -296,14 +357,21 @@ async function measure() {
   await new Promise((resolve) => MongoSess.close(() => resolve()));
   await client.db(DB).dropDatabase();
   await client.close();
-  return { cases, results, commands, seconds, warnings: ctx.warnings };
+  return { cases, results, commands, seconds, warnings: ctx.warnings, templates: ctx.templates };
 }
 
 /** The targets, against the floor: CPU ratio for database cases, added µs for a new visitor. */
 const TARGET_RATIO = 1.1;
 const TARGET_NEW_US = 10;
 
-function report({ cases, results, commands, seconds }) {
+/** A command's shape, values left out: `findAndModify query {_id, ended, expiresAt} update {$set, $setOnInsert} upsert`. */
+function shapeOf(command) {
+  const keys = (value) => `{${Object.keys(value ?? {}).join(', ')}}`;
+  if (command.find !== undefined) return `find filter ${keys(command.filter)}`;
+  return `findAndModify query ${keys(command.query)} update ${keys(command.update)}${command.upsert ? ' upsert' : ''}`;
+}
+
+function report({ cases, results, commands, seconds, templates }) {
   const rows = cases.map((c) => {
     const cpu = (armName) => results[c.name][armName].map((s) => s.cpu);
     const [rawCpu, floorCpu, msCpu] = ARMS.map(cpu);
@@ -346,6 +414,10 @@ function report({ cases, results, commands, seconds }) {
     `Overhead against the floor (the raw driver sending the same command, plus cookies + keygrip doing the same cookie work) and the raw driver alone: ${ROUNDS} rounds after a warm-up, ${DB_OPS} operations per arm and round with the database, ${LIGHT_OPS} without; medians (min–max over rounds); ratios and differences are per round (same round, arms in rotating order). ${machine()}. Took ${fmt(seconds, 0)} s.`,
     '',
     table(header, rows),
+    '',
+    'The commands mongosess sent, which the floor sends too (on its own document):',
+    '',
+    ...cases.filter((c) => templates[c.name]).map((c) => `- ${c.name}: ${templates[c.name].map(shapeOf).join('; then ')}`),
   ].join('\n');
 }
 
