@@ -33,7 +33,7 @@ export class SessionCookie {
     const { name, sigName, signer, legacySigner } = this.#config;
     // Both cookies are read unsigned and the signature checked here, with the same Keygrip:
     // a signed get() of the cookies package would, on its own, clear the `.sig` cookie of a
-    // signature it does not know (0.4's SHA-1 ones, checked next) and re-sign an older key's
+    // signature it does not know (0.4's SHA-1 ones, accepted below) and re-sign an older key's
     // cookie at once, even for a dead id (whose cookie could overwrite a parallel login's).
     const value = this.#cookies.get(name, UNSIGNED);
     if (value === undefined || value === '') return { value: undefined, needsResign: false };
