@@ -3,7 +3,6 @@
 // them as properties), and the build derives the ESM entry and the CommonJS types from the result.
 export { CompatPromise, type Callback } from './callback.js';
 export { FOURTEEN_DAYS_MS, type AutoRemove, type ConnectOptions, type LegacyServer } from './connect-options.js';
-export type { CookieSigner } from './cookie-signer.js';
 export type { EncryptionOptions } from './encryption.js';
 export {
   MongoSessConfigError,
@@ -15,6 +14,6 @@ export {
   MongoSessValidationError,
 } from './errors.js';
 export type { SessionSummary } from './session-collection.js';
-export type { SameSite, SessionOptions, SignatureAlgorithm } from './session-options.js';
+export type { CookiePriority, CookieSigner, SameSite, SessionOptions, SignatureAlgorithm } from './session-options.js';
 export { Session, type SessionData, type SessionUpdate, type SessionView } from './session.js';
 export type { EndingWriteConcern } from './write-concern.js';

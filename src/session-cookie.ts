@@ -1,7 +1,6 @@
-import { OutgoingMessage, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { MongoSessConfigError } from './errors.js';
-import { readCookie, setCookieLine, withCookies, withoutCookies } from './cookie-header.js';
+import { timingSafeEqual } from 'node:crypto';
+import type Cookies from 'cookies';
+import { cookiesOn, isSecureExchange, withdrawCookies, type CookieExchange } from './cookie-exchange.js';
 import type { CookieConfig } from './session-options.js';
 
 /** What the request's cookie said, before any database look-up. */
@@ -12,41 +11,50 @@ export interface IncomingId {
   needsResign: boolean;
 }
 
-/** Reads and writes the session cookie (and its `.sig` twin) of one request. */
+/**
+ * Reads and writes the session cookie (and its `.sig` twin) of one request, through the
+ * `cookies` package, signed by a Keygrip.
+ */
 export class SessionCookie {
   readonly #config: CookieConfig;
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+  readonly #exchange: CookieExchange;
+  readonly #cookies: Cookies;
   readonly #secure: boolean;
   #browserSession = false;
 
-  constructor(req: IncomingMessage, res: ServerResponse, config: CookieConfig) {
+  constructor(exchange: CookieExchange, config: CookieConfig) {
     this.#config = config;
-    this.#req = req;
-    this.#res = res;
-    this.#secure = config.secure ?? isSecureRequest(req, config.trustProxy);
+    this.#exchange = exchange;
+    this.#secure = config.secure ?? isSecureExchange(exchange, config.trustProxy);
+    this.#cookies = cookiesOn(exchange, config.signer, this.#secure);
   }
 
   read(): IncomingId {
     const { name, sigName, signer, legacySigner } = this.#config;
-    // Signatures are checked here: besides the newest algorithm, 0.4's SHA-1 signatures count.
-    const header = this.#req.headers.cookie;
-    const value = readCookie(header, name);
+    // Both cookies are read unsigned and the signature checked here, with the same Keygrip:
+    // a signed get() of the cookies package would, on its own, clear the `.sig` cookie of a
+    // signature it does not know (0.4's SHA-1 ones, accepted below) and re-sign an older key's
+    // cookie at once, even for a dead id (whose cookie could overwrite a parallel login's).
+    const value = this.#cookies.get(name, UNSIGNED);
     if (value === undefined || value === '') return { value: undefined, needsResign: false };
     if (!signer) return { value, needsResign: false };
 
-    const signature = readCookie(header, sigName);
+    const signature = this.#cookies.get(sigName, UNSIGNED);
     if (!signature) return { value: undefined, needsResign: false };
     const data = `${name}=${value}`;
-    const index = signer.index(data, signature);
-    if (index === 0) return { value, needsResign: false };
-    if (index > 0 || (legacySigner && legacySigner.index(data, signature) >= 0)) return { value, needsResign: true };
+    // The newest key's signature, by far the most common, costs one HMAC: Keygrip's sign() and a
+    // constant-time compare. Keygrip's index() compares through tsscmp, which spends a random key
+    // and two more HMACs on each key it tries; it only runs for any other signature.
+    if (sameSignature(signer.sign(data), signature)) return { value, needsResign: false };
+    if (signer.index(data, signature) > 0 || (legacySigner && legacySigner.index(data, signature) >= 0)) {
+      return { value, needsResign: true };
+    }
     return { value: undefined, needsResign: false };
   }
 
   /** False once the response headers are out: no cookie can be set any more. */
   get writable(): boolean {
-    return !this.#res.headersSent;
+    return !this.#exchange.response.headersSent;
   }
 
   /**
@@ -75,14 +83,7 @@ export class SessionCookie {
    * response carries the cookie that must win.
    */
   withdraw(): void {
-    if (this.#res.headersSent) return;
-    const lines = this.#res.getHeader('set-cookie');
-    if (!Array.isArray(lines)) return;
-    const { name, sigName } = this.#config;
-    const kept = withoutCookies(lines, [name, sigName]);
-    if (kept.length === lines.length) return;
-    if (kept.length === 0) this.#res.removeHeader('set-cookie');
-    else this.#res.setHeader('set-cookie', kept);
+    withdrawCookies(this.#exchange.response, [this.#config.name, this.#config.sigName]);
   }
 
   /** Clears the cookie: an empty value expiring at the epoch, signed like any other. */
@@ -91,63 +92,31 @@ export class SessionCookie {
   }
 
   #send(value: string, expires: Date | undefined): void {
-    const res = this.#res;
-    if (res.headersSent) return;
-    const { name, sigName, signer } = this.#config;
-    const attributes = this.#attributes(expires);
-    const line = setCookieLine(name, value, attributes);
-    // The signature cookie as the cookies package wrote it: `<name>.sig`, signing
-    // "<name>=<value>", with the same attributes.
-    const sigLine = signer ? setCookieLine(sigName, signatureValue(signer.sign(`${name}=${value}`)), attributes) : undefined;
-    const lines = withCookies(res.getHeader('set-cookie'), name, line, sigName, sigLine);
-    // As the cookies package did: past Express's res.set wrapper (present on its responses), straight to Node's.
-    (typeof (res as { set?: unknown }).set === 'function' ? OutgoingMessage.prototype.setHeader : res.setHeader).call(
-      res,
-      'Set-Cookie',
-      lines,
-    );
-  }
-
-  /** The attributes after `name=value`, in the cookies package's order and spelling. */
-  #attributes(expires: Date | undefined): string {
-    const { httpOnly, sameSite, path, domain } = this.#config;
-    let attributes = `; path=${path}`;
-    if (expires) attributes += `; expires=${expires.toUTCString()}`;
-    if (domain) attributes += `; domain=${domain}`;
-    if (sameSite) attributes += `; samesite=${sameSite}`;
-    if (this.#secure) attributes += '; secure';
-    if (httpOnly) attributes += '; httponly';
-    return attributes;
+    if (this.#exchange.response.headersSent) return;
+    const { name, signer, httpOnly, sameSite, path, domain, priority, partitioned } = this.#config;
+    // `overwrite`: this line (and, signed, its `.sig` line, signing "<name>=<value>" with the
+    // same attributes) replaces any earlier one of the same name in this response.
+    this.#cookies.set(name, value, {
+      signed: signer !== undefined,
+      overwrite: true,
+      path,
+      expires,
+      domain,
+      priority,
+      sameSite,
+      secure: this.#secure,
+      httpOnly,
+      partitioned,
+    });
   }
 }
 
-/** A caller's Keygrip may return anything: only a cookie value may go into the header. */
-function signatureValue(signature: string): string {
-  if (typeof signature !== 'string' || !COOKIE_VALUE.test(signature)) {
-    throw new MongoSessConfigError(
-      'the keys signer returned a signature that cannot be a cookie value (a string without ";" or control characters)',
-    );
-  }
-  return signature;
+/** Compares two signatures in constant time (their length is no secret: the algorithm gives it). */
+function sameSignature(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The cookies package's rule for values: visible characters, space, tab and Latin-1, no ';'. */
-const COOKIE_VALUE = /^[\t\x20-\x3a\x3c-\x7e\x80-\xff]+$/;
-
-function isSecureRequest(req: IncomingMessage, trustProxy: boolean): boolean {
-  if ((req.socket as Partial<TLSSocket> | null)?.encrypted) return true;
-  return trustProxy && forwardedProto(req) === 'https';
-}
-
-/**
- * The scheme the client used, from `X-Forwarded-Proto`: its first value. Node joins repeated
- * header lines with ", " in order, so this is the first value of the first line. Proxies that
- * append add their own hop's scheme after the client's, so the first value is the scheme seen
- * by the proxy nearest the client, the one the browser used; Express (`req.protocol`) and Koa
- * (`ctx.protocol`) read the header the same way.
- */
-function forwardedProto(req: IncomingMessage): string | undefined {
-  const header = req.headers['x-forwarded-proto'];
-  const joined = Array.isArray(header) ? header.join(',') : header;
-  return joined?.split(',', 1)[0]?.trim().toLowerCase();
-}
+/** Reads a cookie's value as it is: signatures are checked by SessionCookie.read(). */
+const UNSIGNED = { signed: false } as const;

@@ -1,5 +1,5 @@
 import Keygrip from 'keygrip';
-import { HmacSigner, keygripSigner, type CookieSigner } from './cookie-signer.js';
+import { MongoSessConfigError } from './errors.js';
 import { warnIfUnsignedInProduction } from './unsigned-warning.js';
 import {
   boolean,
@@ -18,6 +18,19 @@ import {
 export type SameSite = 'lax' | 'strict' | 'none';
 /** The HMAC hash that signs the cookie with `keys`. `'sha1'` is what mongosess 0.4 (Keygrip's default) used. */
 export type SignatureAlgorithm = 'sha256' | 'sha512' | 'sha1';
+/** The cookie's Priority attribute (a Chromium extension: which cookies are evicted last when a domain has too many). */
+export type CookiePriority = 'low' | 'medium' | 'high';
+
+/**
+ * Signs cookie data and says which key (0 = newest) made a signature, -1 for none: the shape of a
+ * Keygrip, described here so that the published types need no `@types/keygrip`.
+ */
+export interface CookieSigner {
+  /** The signature of `data` with the newest key. */
+  sign(data: string): string;
+  /** Which key made `signature` for `data`: 0 for the newest, -1 for none. */
+  index(data: string, signature: string): number;
+}
 
 /** Options of `new MongoSess(req, res, options)`: how the session cookie is read and written. */
 export interface SessionOptions {
@@ -98,6 +111,20 @@ export interface SessionOptions {
    * @default undefined (host-only cookie)
    */
   domain?: string;
+  /**
+   * The Partitioned attribute (CHIPS): a cookie set while your site is embedded in another
+   * (an iframe) is kept apart for each top-level site, so it works where third-party cookies
+   * are blocked, and cannot track a visitor across sites. Implies Secure. Usually with
+   * `sameSite: 'none'` and a `__Host-` name.
+   * @default false
+   */
+  partitioned?: boolean;
+  /**
+   * The Priority attribute (`'low'`, `'medium'` or `'high'`): which cookies Chrome evicts last
+   * when a site holds too many. Other browsers ignore it.
+   * @default undefined (no attribute: the browser's default, medium)
+   */
+  priority?: CookiePriority;
 }
 
 /**
@@ -122,23 +149,30 @@ export const SESSION_OPTIONS = {
   ),
   path: option('/', nonEmptyString),
   domain: option<string | undefined>(undefined, (name, value) => (value === undefined ? undefined : nonEmptyString(name, value, ''))),
+  partitioned: option(false, boolean),
+  priority: option<CookiePriority | undefined>(undefined, (name, value) =>
+    value === undefined ? undefined : oneOf(name, value, ['low', 'medium', 'high'] as const, 'medium'),
+  ),
 } satisfies { readonly [K in keyof Required<SessionOptions>]: OptionSpec<SessionOptions[K]> };
 
 /** RFC 6265 cookie-name: an RFC 7230 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A Path attribute: starts with '/', printable ASCII without ';' (which would end the attribute). */
-const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
-/** A Domain attribute: dot-separated labels of letters, digits and hyphens. */
-const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+/**
+ * A Path attribute: starts with '/', printable ASCII without ';' (which would end the attribute)
+ * or '<' (which the cookies package refuses in a path).
+ */
+const COOKIE_PATH = /^\/[\x21-\x3a\x3d-\x7e]*$/;
+/** A Domain attribute: dot-separated labels of letters, digits and hyphens, of 63 characters at most (as the cookies package checks). */
+const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** The per-request options, complete and checked. */
 export interface CookieConfig {
   name: string;
   sigName: string;
-  /** Signs new cookies; undefined for unsigned cookies. */
-  signer: CookieSigner | undefined;
+  /** Signs new cookies (handed to the cookies package) and verifies them; undefined for unsigned cookies. */
+  signer: Keygrip | undefined;
   /** Also accepted when verifying: the same keys with SHA-1, as mongosess 0.4 signed. */
-  legacySigner: CookieSigner | undefined;
+  legacySigner: Keygrip | undefined;
   /** undefined: the cookie expires with the session. */
   expires: number | undefined;
   cookieOnFirstWrite: boolean;
@@ -149,6 +183,8 @@ export interface CookieConfig {
   sameSite: SameSite | false;
   path: string;
   domain: string | undefined;
+  partitioned: boolean;
+  priority: CookiePriority | undefined;
 }
 
 /** Options objects are usually reused for every request: resolve each one once. */
@@ -171,9 +207,9 @@ export function resolveSessionOptions(input: unknown): CookieConfig {
 
 function resolveFresh(input: unknown): CookieConfig {
   const options = readOptions('session', input, SESSION_OPTIONS);
-  const { cookieName: name, path, domain, sameSite } = options;
+  const { cookieName: name, path, domain, sameSite, partitioned } = options;
   if (!COOKIE_NAME.test(name)) fail(`cookieName must be a cookie token (letters, digits, !#$%&'*+-.^_\`|~), got: ${describe(name)}`);
-  if (!COOKIE_PATH.test(path)) fail(`path must start with / and hold no ';', space or control character, got: ${describe(path)}`);
+  if (!COOKIE_PATH.test(path)) fail(`path must start with / and hold no ';', '<', space or control character, got: ${describe(path)}`);
   if (domain !== undefined && !COOKIE_DOMAIN.test(domain)) fail(`domain must be a host name, got: ${describe(domain)}`);
 
   // Browsers drop these cookies unless they are Secure (and, for __Host-, path / without domain).
@@ -181,9 +217,13 @@ function resolveFresh(input: unknown): CookieConfig {
   // Browsers match these prefixes case-insensitively (RFC 6265bis), so `__HOST-` counts too.
   const lower = name.toLowerCase();
   const hostPrefix = lower.startsWith('__host-');
-  const mustBeSecure = hostPrefix || lower.startsWith('__secure-') || sameSite === 'none';
+  const mustBeSecure = hostPrefix || lower.startsWith('__secure-') || sameSite === 'none' || partitioned;
   if (mustBeSecure) {
-    const why = sameSite === 'none' ? "sameSite: 'none'" : `a cookie named ${hostPrefix ? '__Host-' : '__Secure-'}…`;
+    const why = partitioned
+      ? 'partitioned: true'
+      : sameSite === 'none'
+        ? "sameSite: 'none'"
+        : `a cookie named ${hostPrefix ? '__Host-' : '__Secure-'}…`;
     if (secure === false) fail(`${why} requires Secure; remove secure: false`);
     secure = true;
   }
@@ -204,6 +244,8 @@ function resolveFresh(input: unknown): CookieConfig {
     sameSite,
     path,
     domain,
+    partitioned,
+    priority: options.priority,
   };
 }
 
@@ -213,7 +255,7 @@ function resolveKeys(
   legacySignatures: boolean,
 ): Pick<CookieConfig, 'signer' | 'legacySigner'> {
   if (keys === undefined) return { signer: undefined, legacySigner: undefined };
-  if (keys instanceof Keygrip || isKeygripLike(keys)) return { signer: keygripSigner(keys as CookieSigner), legacySigner: undefined };
+  if (isKeygripLike(keys)) return { signer: checkedSigner(keys), legacySigner: undefined };
   // Never echo the value: a secret passed in the wrong shape must not end up in logs.
   if (typeof keys === 'string') fail('keys must be an array of secrets, got a string; wrap it: keys: [secret]');
   if (!Array.isArray(keys) || keys.length === 0) {
@@ -224,14 +266,42 @@ function resolveKeys(
       fail(`keys[${index}] must be a non-empty string or Buffer`);
     }
   }
-  const list = keys as (string | Buffer)[];
+  // @types/keygrip lists string keys only; Keygrip hands each key to crypto.createHmac, which
+  // takes a Buffer as well.
+  const list = [...keys] as string[];
   return {
-    signer: new HmacSigner(list, algorithm),
-    legacySigner: algorithm === 'sha1' || !legacySignatures ? undefined : new HmacSigner(list, 'sha1'),
+    signer: new Keygrip(list, algorithm),
+    // 0.4 signed through `new Keygrip(keys)`: SHA-1, Keygrip's default.
+    legacySigner: algorithm === 'sha1' || !legacySignatures ? undefined : new Keygrip(list, 'sha1'),
   };
 }
 
-function isKeygripLike(value: unknown): boolean {
-  const grip = value as Partial<Keygrip> | null;
+/** A Keygrip, or any object with its `sign` and `index`. */
+function isKeygripLike(value: unknown): value is CookieSigner {
+  const grip = value as Partial<CookieSigner> | null;
   return typeof grip === 'object' && grip !== null && typeof grip.sign === 'function' && typeof grip.index === 'function';
 }
+
+/**
+ * A caller's Keygrip, as the cookies package takes it, with its signatures checked: the package
+ * puts whatever `sign` returns into the header, and only a cookie value may go there.
+ */
+function checkedSigner(grip: CookieSigner): Keygrip {
+  return {
+    sign: (data: string) => signatureValue(grip.sign(data)),
+    index: (data: string, signature: string) => grip.index(data, signature),
+    verify: (data: string, signature: string) => grip.index(data, signature) >= 0,
+  };
+}
+
+function signatureValue(signature: unknown): string {
+  if (typeof signature !== 'string' || !COOKIE_VALUE.test(signature)) {
+    throw new MongoSessConfigError(
+      'the keys signer returned a signature that cannot be a cookie value (a string without ";" or control characters)',
+    );
+  }
+  return signature;
+}
+
+/** The cookies package's rule for values: visible characters, space, tab and Latin-1, no ';'. */
+const COOKIE_VALUE = /^[\t\x20-\x3a\x3c-\x7e\x80-\xff]+$/;

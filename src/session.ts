@@ -15,6 +15,7 @@ import {
   touchTarget,
 } from './lifetime.js';
 import type { SessionCollection, SessionDocument, WriteOps } from './session-collection.js';
+import { nodeExchange } from './cookie-exchange.js';
 import { SessionCookie } from './session-cookie.js';
 import { sizeFilter, tooLargeError } from './data-size.js';
 import { buildSet, buildUnset, DATA_FIELD, readPath } from './session-data.js';
@@ -93,7 +94,7 @@ export class Session {
     this.#store = store;
     this.#requestStart = store.now();
     const config = resolveSessionOptions(options);
-    this.#cookie = new SessionCookie(req, res, config);
+    this.#cookie = new SessionCookie(nodeExchange(req, res), config);
 
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {

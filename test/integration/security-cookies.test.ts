@@ -182,11 +182,13 @@ describe('security: cookies', () => {
         { path: '/a\r\nSet-Cookie: x=1' },
         { path: '/a\u0000' },
         { path: 'relative' },
+        { path: '/a<b' }, // the cookies package refuses '<' in a path
         { domain: 'example.com; Secure' },
         { domain: 'example.com;' },
         { domain: 'evil.example\r\nSet-Cookie: x=1' },
         { domain: 'exa mple.com' },
         { domain: '' },
+        { domain: `${'a'.repeat(64)}.example.com` }, // a label longer than 63
         { cookieName: 'sess; Path=/admin' },
         { cookieName: 'a=b' },
         { cookieName: 'se ss' },

@@ -17,6 +17,8 @@ describe('session options', () => {
     assert.equal(config.sameSite, 'lax');
     assert.equal(config.path, '/');
     assert.equal(config.domain, undefined);
+    assert.equal(config.partitioned, false);
+    assert.equal(config.priority, undefined, 'no Priority attribute');
   });
 
   it('an options object is resolved once', () => {
@@ -42,6 +44,31 @@ describe('session options', () => {
   it('SHA-1 signatures of 0.4 can be turned off once the migration is done', () => {
     assert.ok(resolveSessionOptions({ keys: ['k'] }).legacySigner, 'accepted by default');
     assert.equal(resolveSessionOptions({ keys: ['k'], legacySignatures: false }).legacySigner, undefined);
+  });
+
+  it('partitioned (CHIPS) forces Secure, and refuses secure: false', () => {
+    assert.equal(resolveSessionOptions({ partitioned: true }).secure, true);
+    assert.equal(resolveSessionOptions({ partitioned: true }).partitioned, true);
+    assert.equal(resolveSessionOptions({ partitioned: false }).secure, undefined);
+    assert.throws(
+      () => resolveSessionOptions({ partitioned: true, secure: false }),
+      /partitioned: true requires Secure; remove secure: false/,
+    );
+    assert.throws(() => resolveSessionOptions({ partitioned: 'yes' }), /partitioned must be true or false, got: "yes"/);
+  });
+
+  it("priority is 'low', 'medium' or 'high'", () => {
+    for (const priority of ['low', 'medium', 'high'] as const) assert.equal(resolveSessionOptions({ priority }).priority, priority);
+    assert.throws(() => resolveSessionOptions({ priority: 'HIGH' }), /priority must be one of 'low', 'medium', 'high', got: "HIGH"/);
+    assert.throws(() => resolveSessionOptions({ priority: 1 }), /priority must be one of 'low', 'medium', 'high', got: 1/);
+  });
+
+  it('a path or domain the cookies package would refuse on every request is refused at configuration', () => {
+    assert.throws(() => resolveSessionOptions({ path: '/a<b' }), /path must start with \/ and hold no/);
+    assert.equal(resolveSessionOptions({ path: '/a=b:c' }).path, '/a=b:c');
+    const label63 = 'a'.repeat(63);
+    assert.equal(resolveSessionOptions({ domain: `${label63}.example.com` }).domain, `${label63}.example.com`);
+    assert.throws(() => resolveSessionOptions({ domain: `a${label63}.example.com` }), /domain must be a host name/);
   });
 
   it('a duration that would give an invalid cookie date is refused at configuration', () => {
