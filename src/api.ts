@@ -13,5 +13,17 @@ export {
   MongoSessValidationError,
 } from './errors.js';
 export type { SessionSummary } from './session-collection.js';
+export type { ClientInfo } from './devices.js';
+export {
+  SESSION_EVENTS,
+  type EndedEvent,
+  type EndReason,
+  type RefusedOperation,
+  type SessionEventMap,
+  type SessionEventName,
+  type SessionListener,
+} from './events.js';
+export type { SessionHandle } from './session-handle.js';
 export type { SameSite, SessionOptions, SignatureAlgorithm } from './session-options.js';
-export { Session, type SessionData, type SessionUpdate, type SessionView } from './session.js';
+export { Session, type RegenerateOptions, type SessionData, type SessionUpdate, type SessionView } from './session.js';
+export type { EndAllOptions, ListSessionsOptions } from './mongosess.js';

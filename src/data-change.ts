@@ -1,0 +1,50 @@
+/**
+ * Applies a `$set` as buildSet (session-data.ts) makes it (`{ 'd.a.b': value }`) to session
+ * data in memory, as MongoDB would apply it to the stored document: for `regenerate({ set })`,
+ * whose new document is written whole, with the change already in it. Nothing is changed in
+ * place: the containers along each path are copied.
+ */
+import { DATA_FIELD } from './session-data.js';
+
+type Container = Record<string, unknown> | unknown[];
+
+const PREFIX = `${DATA_FIELD}.`;
+
+/**
+ * `data` with every path of `$set` set. Where a path crosses a value that cannot hold keys (a
+ * string, a number, null), the new value wins and replaces it: the login's data is never lost
+ * to whatever a concurrent request stored meanwhile.
+ */
+export function applySet(data: Record<string, unknown>, $set: Record<string, unknown>): Record<string, unknown> {
+  const root: Record<string, unknown> = { ...data };
+  for (const [path, value] of Object.entries($set)) {
+    const segments = (path.startsWith(PREFIX) ? path.slice(PREFIX.length) : path).split('.');
+    let container: Container = root;
+    for (const [i, segment] of segments.entries()) {
+      if (i === segments.length - 1) {
+        put(container, segment, value);
+        break;
+      }
+      const next = get(container, segment);
+      const copy: Container = Array.isArray(next) ? [...next] : isRecord(next) ? { ...next } : {};
+      put(container, segment, copy);
+      container = copy;
+    }
+  }
+  return root;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function get(container: Container, segment: string): unknown {
+  return Object.hasOwn(container, segment) ? (container as Record<string, unknown>)[segment] : undefined;
+}
+
+function put(container: Container, segment: string, value: unknown): void {
+  // Defined, not assigned: whatever the key, it becomes data and never reaches a setter or prototype.
+  Object.defineProperty(container, segment, { value, enumerable: true, writable: true, configurable: true });
+}
