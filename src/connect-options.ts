@@ -366,7 +366,8 @@ function legacyServers(value: unknown): MongoClientOptions & { uri: string } {
   return { ...mapped, uri: `mongodb://${hosts.join(',')}/` };
 }
 
-function databaseInUri(uri: string): string | undefined {
+/** The database a connection string names, if any. */
+export function databaseInUri(uri: string): string | undefined {
   const match = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
   return match?.[1] ? decodeURIComponent(match[1]) : undefined;
 }
