@@ -4,6 +4,8 @@
  * whose new document is written whole, with the change already in it. Nothing is changed in
  * place: the containers along each path are copied.
  */
+import { BSON } from 'mongodb';
+import { tooLargeError } from './data-size.js';
 import { DATA_FIELD } from './session-data.js';
 
 type Container = Record<string, unknown> | unknown[];
@@ -47,4 +49,12 @@ function get(container: Container, segment: string): unknown {
 function put(container: Container, segment: string, value: unknown): void {
   // Defined, not assigned: whatever the key, it becomes data and never reaches a setter or prototype.
   Object.defineProperty(container, segment, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Refuses (before anything is written) session data over `maxBytes` of BSON: `regenerate({ set })`
+ * writes the whole data, so it is measured whole, on any server.
+ */
+export function checkDataSize(data: Record<string, unknown>, maxBytes: number): void {
+  if (BSON.calculateObjectSize(data) > maxBytes) throw tooLargeError(maxBytes);
 }

@@ -27,7 +27,7 @@ import { afterLookup, freshSession, type Judge, type SessionState } from './sess
 import type { SessionStore } from './session-store.js';
 import { clientOf, enforceUserLimit, type ClientInfo } from './devices.js';
 import { handleOf } from './session-handle.js';
-import { applySet } from './data-change.js';
+import { applySet, checkDataSize } from './data-change.js';
 import type { RefusedOperation } from './events.js';
 
 /**
@@ -477,6 +477,7 @@ export class Session {
     }
     if (state.kind === 'live' || state.kind === 'forwarded') {
       const oldDigest = state.kind === 'live' ? this.#digestOf(state.id) : state.digest;
+      if ($set) checkDataSize(applySet(state.doc.d ?? {}, $set), policy.maxDataBytes);
       const source = {
         times: state.doc,
         deadline: deadlineOf(policy, state.doc),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applySet } from '../../src/data-change.js';
+import { applySet, checkDataSize } from '../../src/data-change.js';
 
 describe('applySet', () => {
   it('sets top-level keys and dotted paths as MongoDB $set does, without touching the input', () => {
@@ -20,5 +20,13 @@ describe('applySet', () => {
     const changed = applySet({}, { 'd.__proto__': { polluted: true } });
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
     assert.ok(Object.hasOwn(changed, '__proto__'));
+  });
+
+  it('checkDataSize refuses data over the limit, measured whole', () => {
+    checkDataSize({ a: 'x'.repeat(100) }, 200);
+    assert.throws(() => checkDataSize({ a: 'x'.repeat(100), b: 'y'.repeat(100) }, 200), {
+      name: 'MongoSessValidationError',
+      message: /maxDataBytes \(200 bytes/,
+    });
   });
 });
