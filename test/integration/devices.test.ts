@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import { after, afterEach, before, describe, it } from 'node:test';
 import MongoSess, { type EndedEvent, type SessionEventMap, type SessionEventName } from '../../src/index.js';
-import { digestOfCookie } from '../helpers/db.js';
+import { MongoClient } from 'mongodb';
+import { describeMessage } from '../../scripts/wire-messages.mjs';
+import { digestOfCookie, MONGODB_URI } from '../helpers/db.js';
+import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { Browser } from '../helpers/http.js';
 import { sessionFixture } from '../helpers/session-fixture.js';
 
@@ -268,6 +271,38 @@ describe('device sessions', () => {
     assert.notEqual(from, to);
     assert.deepEqual(endReasons(), ['regenerate']);
     assertNoSecrets([oldId, newId]);
+  });
+
+  it('a write to the old id while regenerate({ set }) moves it is carried over, and the login keys win', async (t) => {
+    let proxy: TcpProxy;
+    try {
+      proxy = await tcpProxy(MONGODB_URI);
+    } catch (err) {
+      return t.skip(`MONGODB_URI is not a single host this test can relay to (${(err as Error).message})`);
+    }
+    const client = new MongoClient(proxy.uri, { serverSelectionTimeoutMS: 2000, directConnection: true });
+    try {
+      await fixture.reconnect({ client });
+      const browser = new Browser();
+      const oldId = await login(browser, { cart: 1, userId: 'anonymous' });
+      const parallel = new Browser();
+      await parallel.jar.setCookie(`sess=${oldId}`, fixture.app.url);
+      // The claim of the old id (its end), held after the new copy is stored: the moment a parallel write can land.
+      const oldDigest = Buffer.from(digestOfCookie(oldId));
+      const claim = proxy.hold((message) => describeMessage(message).command === 'findAndModify' && message.includes(oldDigest));
+      const regenerating = fixture.app.run((s) => s.regenerate({ set: { userId: 'ann' } }).then(() => s.sid), { browser });
+      await claim.atGate;
+      const write = await fixture.app.run((s) => s.set({ cart: 2, userId: 'mallory' }), { browser: parallel });
+      assert.equal(write.status, 200, write.body);
+      claim.release();
+      const reply = await regenerating;
+      assert.equal(reply.status, 200, reply.body);
+      assert.deepEqual(await dataOf(browser), { cart: 2, userId: 'ann' }, "the parallel write is kept, the login's key wins");
+    } finally {
+      await fixture.reconnect();
+      await client.close();
+      await proxy.cut();
+    }
   });
 
   it('a visitor with nothing stored gets a new session created with the data', async () => {
