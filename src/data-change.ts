@@ -6,7 +6,8 @@
  */
 import { BSON } from 'mongodb';
 import { tooLargeError } from './data-size.js';
-import { DATA_FIELD } from './session-data.js';
+import { MongoSessValidationError } from './errors.js';
+import { buildSet, DATA_FIELD } from './session-data.js';
 
 type Container = Record<string, unknown> | unknown[];
 
@@ -57,4 +58,18 @@ function put(container: Container, segment: string, value: unknown): void {
  */
 export function checkDataSize(data: Record<string, unknown>, maxBytes: number): void {
   if (BSON.calculateObjectSize(data) > maxBytes) throw tooLargeError(maxBytes);
+}
+
+/** The `$set` of `regenerate({ set })`, checked as `set()` checks its argument; undefined without one. */
+export function regenerateChange(options: unknown, maxBytes: number): { $set: Record<string, unknown> } | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new MongoSessValidationError('regenerate() takes { set: { ... } } or nothing');
+  }
+  const unknownKeys = Object.keys(options).filter((key) => key !== 'set');
+  if (unknownKeys.length > 0) throw new MongoSessValidationError(`regenerate() has no option ${unknownKeys.join(', ')}; it takes { set }`);
+  const { set } = options as { set?: unknown };
+  if (set === undefined) return undefined;
+  const { $set } = buildSet(set, maxBytes);
+  return Object.keys($set).length > 0 ? { $set } : undefined;
 }

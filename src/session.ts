@@ -27,7 +27,7 @@ import { afterLookup, freshSession, type Judge, type SessionState } from './sess
 import type { SessionStore } from './session-store.js';
 import { clientOf, enforceUserLimit, type ClientInfo } from './devices.js';
 import { handleOf } from './session-handle.js';
-import { applySet, checkDataSize } from './data-change.js';
+import { applySet, checkDataSize, regenerateChange } from './data-change.js';
 import type { RefusedOperation } from './events.js';
 
 /**
@@ -293,7 +293,7 @@ export class Session {
         const doc = await this.#db().sessions.find(this.#digestOf(state.id));
         // Seen expired (not ended): the app hears of it here, as no request will see it again once removed.
         if (doc && doc.ended !== true && !isLive(this.#store.policy, doc, this.#store.now())) {
-          this.#emit('ended', this.#digestOf(state.id), 'expired');
+          this.#ended(this.#digestOf(state.id), 'expired');
         }
         this.#enter(afterLookup(state.id, doc, this.#judge(), false));
         if (this.#state.kind === 'live') await this.#touch(this.#state);
@@ -337,7 +337,7 @@ export class Session {
       ...(create ? { insert: { ...creationTimes(policy, now), ...(this.#client ? { client: this.#client } : {}) } } : {}),
       ...(expiresAt ? { expiresAt } : {}),
       seenAt: new Date(now),
-      created: () => this.#emit('created', digest),
+      created: () => this.#created(digest),
     });
     if (doc) {
       this.#enter({ kind: 'live', id: state.id, doc });
@@ -445,7 +445,7 @@ export class Session {
         if (state.kind === 'unread' && !before?.ended && !(before?.d && isLive(policy, before, now))) {
           await sessions.keepTombstoneUntil(digest, tombstoneExpiry(policy, now, false));
         }
-        if (before && isLive(policy, before, now)) this.#emit('ended', digest, 'end');
+        if (before && isLive(policy, before, now)) this.#ended(digest, 'end');
         break;
       }
       case 'fresh':
@@ -496,7 +496,7 @@ export class Session {
       }
       this.#state = { kind: 'live', id: moved.id, doc: moved.doc };
       this.#sendCookie(moved.id, moved.doc);
-      this.#emit('ended', oldDigest, 'regenerate');
+      this.#ended(oldDigest, 'regenerate');
       if (this.#store.events.heard('regenerated')) {
         this.#store.events.emit('regenerated', { from: handleOf(oldDigest), to: handleOf(moved.doc._id) });
       }
@@ -525,14 +525,15 @@ export class Session {
     }
   }
 
-  /** Emits an event about the session stored under `digest`, by its handle, if anyone listens. */
-  #emit(event: 'created', digest: SessionDigest): void;
-  #emit(event: 'ended', digest: SessionDigest, reason: 'end' | 'regenerate' | 'expired'): void;
-  #emit(event: 'created' | 'ended', digest: SessionDigest, reason?: 'end' | 'regenerate' | 'expired'): void {
+  // The events of one session, by its handle: computed (a hash) only when someone listens.
+  #created(digest: SessionDigest): void {
     const { events } = this.#store;
-    if (!events.heard(event)) return;
-    if (event === 'created') events.emit('created', { handle: handleOf(digest) });
-    else events.emit('ended', { reason: reason ?? 'end', handle: handleOf(digest) });
+    if (events.heard('created')) events.emit('created', { handle: handleOf(digest) });
+  }
+
+  #ended(digest: SessionDigest, reason: 'end' | 'regenerate' | 'expired'): void {
+    const { events } = this.#store;
+    if (events.heard('ended')) events.emit('ended', { reason, handle: handleOf(digest) });
   }
 
   #refused(digest: SessionDigest, operation: RefusedOperation): void {
@@ -654,18 +655,4 @@ export interface RegenerateOptions {
    * so that no request sees the new id without it, nor the old id with it. As `set()` takes it.
    */
   set?: SessionUpdate;
-}
-
-/** The `$set` of `regenerate({ set })`, checked as `set()` checks its argument; undefined without one. */
-function regenerateChange(options: unknown, maxBytes: number): { $set: Record<string, unknown> } | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new MongoSessValidationError('regenerate() takes { set: { ... } } or nothing');
-  }
-  const unknownKeys = Object.keys(options).filter((key) => key !== 'set');
-  if (unknownKeys.length > 0) throw new MongoSessValidationError(`regenerate() has no option ${unknownKeys.join(', ')}; it takes { set }`);
-  const { set } = options as RegenerateOptions;
-  if (set === undefined) return undefined;
-  const { $set } = buildSet(set, maxBytes);
-  return Object.keys($set).length > 0 ? { $set } : undefined;
 }
