@@ -23,7 +23,7 @@ export {
   type SessionEventName,
   type SessionListener,
 } from './events.js';
-export type { SessionHandle } from './session-handle.js';
+export { isSessionHandle, type SessionHandle } from './session-handle.js';
 export type { SameSite, SessionOptions, SignatureAlgorithm } from './session-options.js';
 export { Session, type RegenerateOptions, type SessionData, type SessionUpdate, type SessionView } from './session.js';
 export type { EndAllOptions, ListSessionsOptions } from './mongosess.js';

@@ -147,6 +147,17 @@ describe('device sessions', () => {
     assertNoSecrets(ids);
   });
 
+  it('a session stored before handles existed gets its handle when first listed, and can then be ended by it', async () => {
+    const browser = new Browser();
+    const id = await login(browser, { userId: 'old' });
+    await collection.updateOne({ _id: digestOfCookie(id) as never }, { $unset: { h: '' } });
+    const [listed] = await MongoSess.listSessions({ userId: 'old' });
+    assert.match(listed?.handle ?? '', /^msh1\./);
+    assert.equal((await collection.findOne({ _id: digestOfCookie(id) as never }))?.['h'], listed?.handle, 'stored once listed');
+    assert.equal(await MongoSess.endSession(listed?.handle as never, { userId: 'old' }), true);
+    assert.deepEqual(await dataOf(browser), {});
+  });
+
   it('endAll(filter, { except: session }) logs out everywhere else', async () => {
     const browsers = [new Browser(), new Browser(), new Browser()];
     for (const browser of browsers) await login(browser, { userId: 'ann' });
