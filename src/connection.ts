@@ -137,7 +137,7 @@ async function open(config: StoreConfig, origin: Origin, events: SessionEvents):
     const removal = await prepareExpiry(collection, settings, warn, async (indexes) => {
       if (settings.upgradeLegacySessions) await replaceLegacyTtlIndex(legacyCollection, indexes, new Date(now() + policy.expires), warn);
     });
-    await createDeviceIndexes(collection, devices.userKey);
+    await createDeviceIndexes(collection, devices.userKey, warn);
     await warnIfUpdatesAreNotAtomic(client, warn);
     const sizeGuard = await probeSizeGuard(collection, DATA_FIELD);
     if (!sizeGuard) {

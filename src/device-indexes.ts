@@ -1,5 +1,5 @@
 import { MongoServerError, type Collection } from 'mongodb';
-import { databaseError } from './errors.js';
+import { databaseError, warning } from './errors.js';
 import type { SessionDocument } from './session-collection.js';
 import { DATA_FIELD } from './session-data.js';
 import { HANDLE_FIELD } from './session-handle.js';
@@ -17,17 +17,38 @@ export function userIndexName(userKey: string): string {
  * The indexes of device sessions: on the handle (`endSession(handle)` finds one session among
  * all), and with `userKey` on that data key (a user's sessions: `endAll`, `listSessions`,
  * `maxSessionsPerUser`). Both are made at connect, and creating an existing index is a no-op.
+ * They only make queries fast: a server (or a database user) that refuses one gets a warning
+ * saying how to create it, and every operation still works, by scanning.
  */
-export async function createDeviceIndexes(collection: Collection<SessionDocument>, userKey: string | undefined): Promise<void> {
-  await createIndex(collection, { [HANDLE_FIELD]: 1 }, HANDLE_INDEX);
-  if (userKey !== undefined) await createIndex(collection, { [`${DATA_FIELD}.${userKey}`]: 1 }, userIndexName(userKey));
+export async function createDeviceIndexes(
+  collection: Collection<SessionDocument>,
+  userKey: string | undefined,
+  warn: (message: string) => void,
+): Promise<void> {
+  await createIndex(collection, { [HANDLE_FIELD]: 1 }, HANDLE_INDEX, 'endSession(handle)', warn);
+  if (userKey !== undefined) {
+    const key = `${DATA_FIELD}.${userKey}`;
+    await createIndex(collection, { [key]: 1 }, userIndexName(userKey), `a user's sessions (${key})`, warn);
+  }
 }
 
-async function createIndex(collection: Collection<SessionDocument>, key: Record<string, 1>, name: string): Promise<void> {
+async function createIndex(
+  collection: Collection<SessionDocument>,
+  key: Record<string, 1>,
+  name: string,
+  serves: string,
+  warn: (message: string) => void,
+): Promise<void> {
   try {
     await collection.createIndex(key, { name });
   } catch (err) {
     if (err instanceof MongoServerError && CONFLICT_CODES.has(Number(err.code))) return;
-    throw databaseError(`creating the index ${name}`, err);
+    if (!(err instanceof MongoServerError)) throw databaseError(`creating the index ${name}`, err);
+    warn(
+      warning(
+        `the server refused the index ${name} (${err.codeName ?? err.code}), so ${serves} scans the collection; ` +
+          `create it with db.${collection.collectionName}.createIndex(${JSON.stringify(key)}, { name: '${name}' })`,
+      ),
+    );
   }
 }
