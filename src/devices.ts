@@ -114,7 +114,8 @@ export async function endSession(store: SessionStore, handle: unknown, filter: u
 
 /**
  * endAll's `except` (the caller's own session, "log out everywhere else"): the clause that
- * leaves it out of the 1.x sessions, and the `_id` clause for the 0.4 ones.
+ * leaves it out of the 1.x sessions (replacing the `_id` clause of their query: it keeps its
+ * `$type`), and the `_id` clause for the 0.4 ones (whose query is an `$and`, with no `_id` of its own).
  */
 export function exceptClauses(except: unknown): { current: Record<string, unknown>; legacy: Record<string, unknown> } {
   const none = { current: {}, legacy: {} };

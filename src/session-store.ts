@@ -48,9 +48,10 @@ export async function endAll(store: SessionStore, filter: unknown, except?: unkn
   const now = store.now();
   // 0.4 sessions first: one being moved meanwhile is then either removed here or already a
   // 1.x session when the second pass runs.
-  const legacy = store.legacy ? await store.legacy.endAll({ $and: [store.legacy.query(dataFilter, now), kept.legacy] }) : 0;
+  const legacy = store.legacy ? await store.legacy.endAll({ ...store.legacy.query(dataFilter, now), ...kept.legacy }) : 0;
   const ended = await store.sessions.endAll(
-    { $and: [query(store, dataFilter, now), kept.current] },
+    // `kept.current` is an `_id` clause that includes the `$type` of query()'s own.
+    { ...query(store, dataFilter, now), ...kept.current },
     tombstoneTimes(store.policy, now, true),
   );
   const count = ended + legacy;

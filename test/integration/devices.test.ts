@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import { after, afterEach, before, describe, it } from 'node:test';
 import MongoSess, { type EndedEvent, type SessionEventMap, type SessionEventName } from '../../src/index.js';
-import { MongoClient } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
 import { describeMessage } from '../../scripts/wire-messages.mjs';
 import { digestOfCookie, MONGODB_URI } from '../helpers/db.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -176,6 +176,20 @@ describe('device sessions', () => {
     const tombstones = await collection.find({ ended: true }).toArray();
     assert.equal(tombstones.length, 2);
     for (const doc of tombstones) assert.deepEqual(Object.keys(doc).sort(), ['_id', 'ended', 'endedAt', 'expiresAt']);
+  });
+
+  it('except also keeps a mongosess 0.4 session not yet moved, and reaches the other 0.4 ones', async () => {
+    const [kept, other] = [new ObjectId(), new ObjectId()];
+    for (const _id of [kept, other]) await collection.insertOne({ _id, createdAt: new Date(clock - MINUTE), userId: 'legacy' });
+    const modern = new Browser();
+    await login(modern, { userId: 'legacy' });
+    const browser = new Browser();
+    await browser.jar.setCookie(`sess=${kept.toHexString()}`, fixture.app.url);
+    const reply = await fixture.app.run((s) => MongoSess.endAll({ userId: 'legacy' }, { except: s }), { browser });
+    assert.equal(reply.json(), 2, 'the other 0.4 session and the 1.x one');
+    assert.ok(await collection.findOne({ _id: kept as never, userId: 'legacy' }), "the caller's 0.4 session is untouched");
+    assert.equal(await collection.countDocuments({ _id: other as never }), 0);
+    assert.equal((await dataOf(browser))['userId'], 'legacy', 'and still serves its owner (moved on this first use)');
   });
 
   it('recordClient honours trustProxy: the first X-Forwarded-For address only when trusted', async () => {
