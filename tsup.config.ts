@@ -21,4 +21,7 @@ export default defineConfig([
     sourcemap: true,
     dts: true,
   },
+  // The operator's command line (`npx mongosess`, package.json "bin"): ESM, the shebang kept from
+  // src/cli.ts. It imports the main entry by name too; only the doctor's probes are its own.
+  { ...shared, entry: { cli: 'src/cli.ts' }, format: ['esm'], external: ['mongosess'], sourcemap: true },
 ]);

@@ -14,6 +14,18 @@ export {
   MongoSessValidationError,
 } from './errors.js';
 export type { SessionSummary } from './session-collection.js';
+export type { ClientInfo } from './devices.js';
+export {
+  SESSION_EVENTS,
+  type EndedEvent,
+  type EndReason,
+  type RefusedOperation,
+  type SessionEventMap,
+  type SessionEventName,
+  type SessionListener,
+} from './events.js';
+export { isSessionHandle, type SessionHandle } from './session-handle.js';
 export type { CookiePriority, CookieSigner, SameSite, SessionOptions, SignatureAlgorithm } from './session-options.js';
-export { Session, type SessionData, type SessionUpdate, type SessionView } from './session.js';
+export { Session, type RegenerateOptions, type SessionData, type SessionUpdate, type SessionView } from './session.js';
+export type { EndAllOptions, ListSessionsOptions } from './mongosess.js';
 export type { EndingWriteConcern } from './write-concern.js';

@@ -2,6 +2,8 @@ import { MongoClient, type MongoClientOptions, type WriteConcernSettings } from 
 import { encryptingCodec, PLAIN_CODEC, type DataCodec } from './data-codec.js';
 import { resolveEncryption, type EncryptionOptions } from './encryption.js';
 import type { SessionPolicy } from './session-store.js';
+import type { DeviceSettings } from './devices.js';
+import { checkKey } from './data-path.js';
 import { DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern, type EndingWriteConcern } from './write-concern.js';
 import {
   boolean,
@@ -160,6 +162,26 @@ export interface ConnectOptions {
    */
   encryption?: EncryptionOptions;
   /**
+   * Store, with each session, the user agent and IP address of the request that created it, for
+   * a "your devices" page (`listSessions()` returns them as `client`). The IP honours the
+   * session's `trustProxy` (the first `X-Forwarded-For` address). Personal data: off unless asked.
+   * @default false
+   */
+  recordClient?: boolean;
+  /**
+   * The data key that names a session's user, for example `'userId'`. `connect()` creates an
+   * index on it, so `endAll({ userId })`, `listSessions({ userId })` and `maxSessionsPerUser`
+   * stay fast with many sessions.
+   * @default undefined (no index)
+   */
+  userKey?: string;
+  /**
+   * With `userKey`: when a session gains a user (`set({ userId })`, `regenerate({ set: { userId } })`),
+   * that user's live sessions beyond this many are ended, least recently seen first. `0`: no limit.
+   * @default 0
+   */
+  maxSessionsPerUser?: number;
+  /**
    * The clock, in ms since the epoch. Tests pass a fake one.
    * @default Date.now
    */
@@ -199,6 +221,9 @@ export const CONNECT_OPTIONS = {
   upgradeLegacySessions: option(true, boolean),
   writeConcern: option<WriteConcernSettings>(DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern),
   encryption: raw<EncryptionOptions>(),
+  recordClient: option(false, boolean),
+  userKey: raw<string>(),
+  maxSessionsPerUser: option(0, nonNegativeInteger),
   now: option<() => number>(Date.now, fn),
   warn: option<(message: string) => void>(emitWarning, fn),
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
@@ -225,6 +250,7 @@ export interface StoreConfig {
   policy: SessionPolicy;
   /** What session data is stored as: encrypted with `encryption`, else as given. */
   codec: DataCodec;
+  devices: DeviceSettings;
   now: () => number;
   warn: (message: string) => void;
 }
@@ -254,6 +280,7 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
     fail(`autoRemoveInterval must be at most ${MAX_TIMER_MS} ms (about 24 days), got: ${autoRemoveInterval}`);
   if (touchAfter > 0 && !rolling) fail('touchAfter only has an effect with rolling: true; set rolling or drop touchAfter');
   const encryption = resolveEncryption(options.encryption);
+  const devices = resolveDevices(options);
 
   return {
     connection: {
@@ -274,9 +301,34 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
       maxDataBytes: options.maxDataBytes,
     },
     codec: encryption ? encryptingCodec(encryption, options.warn) : PLAIN_CODEC,
+    devices,
     now: options.now,
     warn: options.warn,
   };
+}
+
+function resolveDevices(options: ReadConnectOptions): DeviceSettings {
+  const { userKey, maxSessionsPerUser } = options;
+  if (userKey !== undefined) {
+    if (typeof userKey !== 'string') fail(`userKey must be a data key such as 'userId', got: ${describe(userKey)}`);
+    try {
+      checkKey(userKey, 'set');
+    } catch (err) {
+      fail(`userKey is not a usable data key: ${(err as Error).message.replace(/^mongosess: /, '')}`);
+    }
+  }
+  if (maxSessionsPerUser > 0 && userKey === undefined) {
+    fail("maxSessionsPerUser needs userKey, the data key that names a session's user (for example userKey: 'userId')");
+  }
+  return { recordClient: options.recordClient, userKey, maxSessionsPerUser };
+}
+
+function nonNegativeInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    fail(`${name} must be a non-negative integer (0 for no limit), got: ${describe(value)}`);
+  }
+  return value;
 }
 
 type ReadConnectOptions = ReturnType<typeof readOptions<typeof CONNECT_OPTIONS>>;
@@ -343,7 +395,8 @@ function legacyServers(value: unknown): MongoClientOptions & { uri: string } {
   return { ...mapped, uri: `mongodb://${hosts.join(',')}/` };
 }
 
-function databaseInUri(uri: string): string | undefined {
+/** The database a connection string names, if any. */
+export function databaseInUri(uri: string): string | undefined {
   const match = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
   return match?.[1] ? decodeURIComponent(match[1]) : undefined;
 }

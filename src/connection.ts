@@ -9,6 +9,8 @@ import { changedConnectOptions } from './option-changes.js';
 import { primaryCollection, SessionCollection, type SessionDocument } from './session-collection.js';
 import type { SessionStore } from './session-store.js';
 import { startSweeper } from './sweeper.js';
+import { createDeviceIndexes } from './device-indexes.js';
+import type { SessionEvents } from './events.js';
 
 /** What a connection was made from: the options as given, and where its warnings go. */
 interface Origin {
@@ -44,6 +46,12 @@ const NOT_CONNECTED = 'You must be connected to MongoDB to use MongoSess';
  */
 export class ConnectionManager {
   #state: State = { kind: 'idle' };
+  readonly #events: SessionEvents;
+
+  /** `events` outlives connections: listeners added before connect() hear every connection's sessions. */
+  constructor(events: SessionEvents) {
+    this.#events = events;
+  }
 
   /**
    * Connects (once); later calls while connecting or connected share the same outcome. A later
@@ -67,7 +75,8 @@ export class ConnectionManager {
     try {
       const config = resolveConnectOptions(options);
       attempt.origin = { options, warn: config.warn };
-      const connection = await open(config, attempt.origin);
+      this.#events.reportTo(config.warn);
+      const connection = await open(config, attempt.origin, this.#events);
       if (attempt.closed) {
         await shut(connection);
         throw new MongoSessError('close() was called before connect() finished; call connect() again');
@@ -112,8 +121,8 @@ export class ConnectionManager {
   }
 }
 
-async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
-  const { connection: settings, policy, codec, now, warn } = config;
+async function open(config: StoreConfig, origin: Origin, events: SessionEvents): Promise<Connected> {
+  const { connection: settings, policy, codec, devices, now, warn } = config;
   const ownsClient = !('client' in settings.client);
   const client = 'client' in settings.client ? settings.client.client : createClient(settings.client);
   try {
@@ -128,6 +137,7 @@ async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
     const removal = await prepareExpiry(collection, settings, warn, async (indexes) => {
       if (settings.upgradeLegacySessions) await replaceLegacyTtlIndex(legacyCollection, indexes, new Date(now() + policy.expires), warn);
     });
+    await createDeviceIndexes(collection, devices.userKey, warn);
     await warnIfUpdatesAreNotAtomic(client, warn);
     const sizeGuard = await probeSizeGuard(collection, DATA_FIELD);
     if (!sizeGuard) {
@@ -140,9 +150,23 @@ async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
     }
     const sessions = new SessionCollection(collection, settings.endingWriteConcern);
     const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
-    const store: SessionStore = { sessions, legacy, policy, codec, now, sizeGuard, requestTimeout: settings.requestTimeout };
-    const stopSweeper =
-      removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
+    const store: SessionStore = {
+      sessions,
+      legacy,
+      policy,
+      codec,
+      now,
+      sizeGuard,
+      requestTimeout: settings.requestTimeout,
+      devices,
+      events,
+    };
+    const sweep = () =>
+      sessions.sweep(new Date(now())).catch((err: unknown) => {
+        events.emit('error', { error: err as Error, during: 'removing expired sessions' });
+        throw err;
+      });
+    const stopSweeper = removal === 'interval' ? startSweeper(sweep, settings.autoRemoveInterval, warn) : undefined;
     return { origin, store, client, ownsClient, stopSweeper };
   } catch (err) {
     if (ownsClient) await client.close().catch(() => undefined);

@@ -159,7 +159,14 @@ export class LegacySessions {
     );
     return docs.map((doc) => {
       const times = legacyTimes(this.#policy, doc as LegacyDocument, now);
-      return { data: legacyData(doc as LegacyDocument), createdAt: times.createdAt, expiresAt: times.expiresAt };
+      return {
+        handle: undefined,
+        data: legacyData(doc as LegacyDocument),
+        createdAt: times.createdAt,
+        expiresAt: times.expiresAt,
+        lastSeenAt: times.createdAt,
+        current: false,
+      };
     });
   }
 

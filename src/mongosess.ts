@@ -8,12 +8,23 @@ import type { SessionSummary } from './session-collection.js';
 import type { SessionOptions } from './session-options.js';
 import { Session } from './session.js';
 import { countSessions as countIn, endAll as endAllIn, listSessions as listIn } from './session-store.js';
+import { endSession as endSessionIn } from './devices.js';
+import { SessionEvents, type SessionEventName, type SessionListener } from './events.js';
+import type { SessionHandle } from './session-handle.js';
 
 /** The largest page `listSessions` returns unless told otherwise. */
 const DEFAULT_LIST_LIMIT = 100;
 
+/**
+ * The events of the static API's store. They outlive connections, so listeners added at startup
+ * (before connect()) hear everything; close() keeps them. With store objects, each store owns one:
+ * this object, the ConnectionManager's argument and the `on`/`once`/`off` statics below are the
+ * whole wiring of events to the static API.
+ */
+const events = new SessionEvents();
+
 /** The shared connection: the one piece of module state, fully reset by close(). */
-const manager = new ConnectionManager();
+const manager = new ConnectionManager(events);
 
 /**
  * The session of each request in flight. Constructing MongoSess twice for one request (a
@@ -51,11 +62,26 @@ function close(callback?: Callback<boolean>): boolean {
   return true;
 }
 
+/** Options of `endAll`. */
+export interface EndAllOptions {
+  /** A session to leave live: the caller's own, for "log out everywhere else". */
+  except?: Session;
+}
+
 function endAll(filter: Record<string, unknown>, callback: Callback<number>): undefined;
-function endAll(filter: Record<string, unknown>): CompatPromise<number>;
+function endAll(filter: Record<string, unknown>, options?: EndAllOptions): CompatPromise<number>;
+function endAll(filter: Record<string, unknown>, options: EndAllOptions, callback: Callback<number>): undefined;
 function endAll(...args: unknown[]): CompatPromise<number> | undefined {
-  const [[filter], callback] = splitCallback(args);
-  return deliver(() => endAllIn(manager.store(), filter), callback);
+  const [[filter, options], callback] = splitCallback(args);
+  return deliver(() => endAllIn(manager.store(), filter, readOptions('endAll', options, ['except']).except), callback);
+}
+
+function endSession(handle: SessionHandle, callback: Callback<boolean>): undefined;
+function endSession(handle: SessionHandle, filter?: Record<string, unknown>): CompatPromise<boolean>;
+function endSession(handle: SessionHandle, filter: Record<string, unknown>, callback: Callback<boolean>): undefined;
+function endSession(...args: unknown[]): CompatPromise<boolean> | undefined {
+  const [[handle, filter], callback] = splitCallback(args);
+  return deliver(() => endSessionIn(manager.store(), handle, filter ?? {}), callback);
 }
 
 function countSessions(filter: Record<string, unknown>, callback: Callback<number>): undefined;
@@ -65,18 +91,38 @@ function countSessions(...args: unknown[]): CompatPromise<number> | undefined {
   return deliver(() => countIn(manager.store(), filter), callback);
 }
 
+/** Options of `listSessions`. */
+export interface ListSessionsOptions {
+  /** The most sessions listed. @default 100 */
+  limit?: number;
+  /** The caller's own session: listed with `current: true`. */
+  current?: Session;
+}
+
 function listSessions(filter: Record<string, unknown>, callback: Callback<SessionSummary[]>): undefined;
-function listSessions(filter: Record<string, unknown>, options?: { limit?: number }): CompatPromise<SessionSummary[]>;
-function listSessions(filter: Record<string, unknown>, options: { limit?: number }, callback: Callback<SessionSummary[]>): undefined;
+function listSessions(filter: Record<string, unknown>, options?: ListSessionsOptions): CompatPromise<SessionSummary[]>;
+function listSessions(filter: Record<string, unknown>, options: ListSessionsOptions, callback: Callback<SessionSummary[]>): undefined;
 function listSessions(...args: unknown[]): CompatPromise<SessionSummary[]> | undefined {
   const [[filter, options], cb] = splitCallback(args);
   return deliver(() => {
-    const limit = typeof options === 'object' && options !== null ? (options as { limit?: unknown }).limit : undefined;
+    const { limit, current } = readOptions('listSessions', options, ['limit', 'current']);
     if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
       throw new MongoSessValidationError(`listSessions limit must be a positive integer, got: ${String(limit)}`);
     }
-    return listIn(manager.store(), filter, limit ?? DEFAULT_LIST_LIMIT);
+    return listIn(manager.store(), filter, limit ?? DEFAULT_LIST_LIMIT, current);
   }, cb);
+}
+
+/** The options object of a static helper: undefined or a plain object of known keys. */
+function readOptions<K extends string>(fn: string, options: unknown, known: readonly K[]): Partial<Record<K, unknown>> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new MongoSessValidationError(`${fn}() options must be an object, got: ${options === null ? 'null' : typeof options}`);
+  }
+  const unknownKeys = Object.keys(options).filter((key) => !(known as readonly string[]).includes(key));
+  if (unknownKeys.length > 0)
+    throw new MongoSessValidationError(`${fn}() has no option ${unknownKeys.join(', ')}; it takes ${known.join(', ')}`);
+  return options as Partial<Record<K, unknown>>;
 }
 
 const statics = {
@@ -92,8 +138,33 @@ const statics = {
   endAll,
   /** Counts the live sessions whose data matches `filter`. */
   countSessions,
-  /** Lists live sessions whose data matches `filter`, soonest expiry first, at most `limit` (default 100). */
+  /**
+   * Lists live sessions whose data matches `filter`, soonest expiry first, at most `limit`
+   * (default 100): each with its handle, dates and (with `recordClient`) client; `current`
+   * marks the caller's own.
+   */
   listSessions,
+  /**
+   * Ends the live session named by `handle` (from `listSessions`), if it also matches `filter`
+   * (pass the user's own, e.g. `{ userId }`, so that a handle from another account ends nothing).
+   * Resolves whether a session was ended.
+   */
+  endSession,
+  /** Listens to session events: `created`, `ended`, `regenerated`, `refused`, `replay`, `error`. */
+  on<E extends SessionEventName>(event: E, listener: SessionListener<E>): MongoSessStatic {
+    events.on(event, listener);
+    return MongoSess;
+  },
+  /** Listens to the next `event` only. */
+  once<E extends SessionEventName>(event: E, listener: SessionListener<E>): MongoSessStatic {
+    events.once(event, listener);
+    return MongoSess;
+  },
+  /** Removes a listener added with `on` or `once`. */
+  off<E extends SessionEventName>(event: E, listener: SessionListener<E>): MongoSessStatic {
+    events.off(event, listener);
+    return MongoSess;
+  },
   ...api,
 };
 

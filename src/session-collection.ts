@@ -13,16 +13,20 @@ import type { TimeBudget } from './time-budget.js';
 import type { StoredTimes } from './lifetime.js';
 import { DATA_FIELD } from './session-data.js';
 import type { SessionDigest } from './session-id.js';
+import { HANDLE_FIELD, handleOf, type SessionHandle } from './session-handle.js';
+import type { ClientInfo, DeviceTimes } from './devices.js';
 
 /**
  * One document per session, under the SHA-256 digest of its id (documents of mongosess 0.4
  * have an ObjectId `_id`: see legacy.ts). An ended session is a *tombstone*: `ended: true` and
  * no data, kept until `expiresAt` so that a late write with the old cookie cannot recreate it.
  */
-export interface SessionDocument extends StoredTimes {
+export interface SessionDocument extends StoredTimes, DeviceTimes {
   _id: SessionDigest;
   /** The user's data (see session-data.ts). */
   d?: Record<string, unknown>;
+  /** Its handle (session-handle.ts), written with the document; absent on tombstones and on documents of 1.0. */
+  h?: SessionHandle;
 }
 
 /** A tombstone as stored: no data, no dates but its own. */
@@ -31,6 +35,9 @@ export interface Tombstone {
   endedAt: Date;
   expiresAt: Date;
 }
+
+/** What `endAll` removes from the sessions it turns into tombstones: data, dates and device facts. */
+const ENDED_UNSET = { [DATA_FIELD]: '', createdAt: '', deadline: '', seenAt: '', client: '', [HANDLE_FIELD]: '' } as const;
 
 /** MongoDB's duplicate key error: here, an upsert that met an existing (ended or expired) session. */
 const DUPLICATE_KEY = 11000;
@@ -45,20 +52,35 @@ export interface WriteOps {
 export interface UpdateOptions {
   /** The query a live session matches (lifetime.ts `liveFilter`). */
   live: Filter<SessionDocument>;
-  /** Create the session with these dates if it does not exist; omitted: never create. */
-  insert?: StoredTimes;
+  /** Create the session with these dates (and device facts) if it does not exist; omitted: never create. */
+  insert?: StoredTimes & Pick<DeviceTimes, 'client'>;
   /** A new expiry to set (rolling sessions). */
   expiresAt?: Date;
+  /** When this write happened: the session's `lastSeenAt`, set by the write itself. */
+  seenAt?: Date;
+  /** Called when the write created the session. */
+  created?: () => void;
 }
 
 /** A live session's stored facts, as listed by `listSessions`. */
 export interface SessionSummary {
+  /**
+   * Names this session for `endSession(handle)`. Opaque, and useless as a cookie. Undefined
+   * for a mongosess 0.4 session not used since the upgrade (its first use moves it and gives it one).
+   */
+  handle: SessionHandle | undefined;
   /** The session's stored keys and values. */
   data: Record<string, unknown>;
   /** When the session was first stored; undefined where the document has no creation date. */
   createdAt: Date | undefined;
   /** When the session expires unless used again; undefined where the document has no expiry. */
   expiresAt: Date | undefined;
+  /** The last write to the session, or (with `rolling`) its last extension: precise to `touchAfter`. */
+  lastSeenAt: Date | undefined;
+  /** With connect's `recordClient`: the user agent and IP address the session was created from. */
+  client?: ClientInfo;
+  /** True for the session passed as `current` to `listSessions`. */
+  current: boolean;
 }
 
 /**
@@ -131,8 +153,8 @@ export class SessionCollection {
    * an ended or expired one is never brought back (its document blocks the insert).
    */
   update(digest: SessionDigest, ops: WriteOps, options: UpdateOptions): Promise<SessionDocument | null> {
-    const { live, insert, expiresAt } = options;
-    const $set = { ...ops.$set, ...(expiresAt ? { expiresAt } : {}) };
+    const { live, insert, expiresAt, seenAt, created } = options;
+    const $set = { ...ops.$set, ...(expiresAt ? { expiresAt } : {}), ...(seenAt ? { seenAt } : {}) };
     const update: UpdateFilter<SessionDocument> = {
       ...(Object.keys($set).length > 0 ? { $set } : {}),
       ...(ops.$unset ? { $unset: ops.$unset } : {}),
@@ -140,17 +162,29 @@ export class SessionCollection {
     if (insert) {
       // A rolling write sets expiresAt itself; MongoDB refuses the same path in $set and $setOnInsert.
       const { expiresAt: insertExpiry, ...rest } = insert;
-      update.$setOnInsert = expiresAt ? rest : { ...rest, ...(insertExpiry ? { expiresAt: insertExpiry } : {}) };
+      update.$setOnInsert = {
+        ...rest,
+        ...(!expiresAt && insertExpiry ? { expiresAt: insertExpiry } : {}),
+        [HANDLE_FIELD]: handleOf(digest),
+      };
     }
     const filter: Filter<SessionDocument> = { _id: digest, ...live };
-    const run = (upsert: boolean) => this.#collection.findOneAndUpdate(filter, update, { upsert, returnDocument: 'after' });
+    const run = async (upsert: boolean) => {
+      const result = await this.#collection.findOneAndUpdate(filter, update, {
+        upsert,
+        returnDocument: 'after',
+        includeResultMetadata: true,
+      });
+      if (result.value && result.lastErrorObject?.['updatedExisting'] === false) created?.();
+      return result.value;
+    };
     return this.#attempt('writing the session', () => (insert ? upsertOnce(run) : run(false)));
   }
 
-  /** Pushes a live session's expiry to `expiresAt`; false when no live session matched. */
-  async touch(digest: SessionDigest, live: Filter<SessionDocument>, expiresAt: Date): Promise<boolean> {
+  /** Pushes a live session's expiry to `expiresAt` (and its `lastSeenAt` to `seenAt`); false when no live session matched. */
+  async touch(digest: SessionDigest, live: Filter<SessionDocument>, expiresAt: Date, seenAt?: Date): Promise<boolean> {
     const result = await this.#attempt('extending the session', () =>
-      this.#collection.updateOne({ _id: digest, ...live }, { $set: { expiresAt } }),
+      this.#collection.updateOne({ _id: digest, ...live }, { $set: { expiresAt, ...(seenAt ? { seenAt } : {}) } }),
     );
     return result.matchedCount > 0;
   }
@@ -178,7 +212,7 @@ export class SessionCollection {
 
   /** Stores a session under a new digest (regenerate, 0.4 upgrade). */
   async insert(doc: SessionDocument): Promise<void> {
-    await this.#attempt('storing the session', () => this.#collection.insertOne(doc));
+    await this.#attempt('storing the session', () => this.#collection.insertOne({ ...doc, [HANDLE_FIELD]: handleOf(doc._id) }));
   }
 
   /** Replaces the data of a session (a moved copy catching up with its original). */
@@ -197,9 +231,19 @@ export class SessionCollection {
   /** Turns every document matching `query` into a tombstone; returns how many. */
   async endAll(query: Filter<SessionDocument>, tombstone: Tombstone): Promise<number> {
     const result = await this.#attempt('ending sessions', () =>
-      this.#collection.updateMany(query, { $set: tombstone, $unset: { [DATA_FIELD]: '', createdAt: '', deadline: '' } }, this.#ending),
+      this.#collection.updateMany(query, { $set: tombstone, $unset: ENDED_UNSET }, this.#ending),
     );
     return result.modifiedCount;
+  }
+
+  /**
+   * Replaces the one document matching `query` (a live session, by handle) with a tombstone;
+   * returns what it held before, or null if none matched.
+   */
+  endOne(query: Filter<SessionDocument>, tombstone: Tombstone): Promise<SessionDocument | null> {
+    return this.#attempt('ending the session', () =>
+      this.#collection.findOneAndReplace(query, tombstone, { returnDocument: 'before', ...this.#ending }),
+    );
   }
 
   /** Counts the documents matching `query`. */
@@ -207,12 +251,28 @@ export class SessionCollection {
     return this.#attempt('counting sessions', () => this.#collection.countDocuments(query));
   }
 
-  /** Lists the documents matching `query` (no ids: only their digests are stored), soonest expiry first. */
-  async list(query: Filter<SessionDocument>, limit: number): Promise<SessionSummary[]> {
-    const docs = await this.#attempt('listing sessions', () =>
-      this.#collection.find(query, { projection: { _id: 0 }, limit, sort: { expiresAt: 1 } }).toArray(),
-    );
-    return docs.map((doc) => ({ data: doc.d ?? {}, createdAt: doc.createdAt, expiresAt: doc.expiresAt }));
+  /**
+   * Lists the documents matching `query`, soonest expiry first (or by `sort`), each named by its
+   * handle, never its digest. Documents stored before handles existed get theirs here, once.
+   */
+  async list(
+    query: Filter<SessionDocument>,
+    limit: number,
+    sort: Record<string, 1 | -1> = { expiresAt: 1 },
+  ): Promise<(SessionDocument & { h: SessionHandle })[]> {
+    const docs = await this.#attempt('listing sessions', () => this.#collection.find(query, { limit, sort }).toArray());
+    const unnamed = docs.filter((doc) => doc.h === undefined);
+    if (unnamed.length > 0) {
+      await this.#attempt('naming sessions', () =>
+        this.#collection.bulkWrite(
+          unnamed.map((doc) => ({
+            updateOne: { filter: { _id: doc._id, h: { $exists: false } }, update: { $set: { [HANDLE_FIELD]: handleOf(doc._id) } } },
+          })),
+          { ordered: false },
+        ),
+      );
+    }
+    return docs.map((doc) => ({ ...doc, h: doc.h ?? handleOf(doc._id) }));
   }
 
   /** Removes sessions (and tombstones) whose expiry is at or before `now`, via the expiresAt index. */

@@ -1,15 +1,18 @@
 import { isDeepStrictEqual } from 'node:util';
 import { expiryFrom, lifetimeOf, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import type { SessionCollection, SessionDocument } from './session-collection.js';
+import type { DeviceTimes } from './devices.js';
 import { hashSessionId, newSessionId, type SessionDigest, type SessionId } from './session-id.js';
 
 const noop = (): void => undefined;
 
 /** A session as it is being moved: its dates (with the deadline already resolved) and data. */
 export interface MoveSource {
-  times: StoredTimes;
+  times: StoredTimes & DeviceTimes;
   deadline: Date | undefined;
   data: Record<string, unknown>;
+  /** Changes the data as it moves (`regenerate({ set })`): applied to the copy, and again if it catches up. */
+  change?: (data: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** Where a session went: its new id, and the document stored under it. */
@@ -33,14 +36,17 @@ export async function moveToNewId(
   claim: (newDigest: SessionDigest) => Promise<Record<string, unknown> | null>,
 ): Promise<Moved | null> {
   const id = newSessionId();
-  const { times, deadline, data } = source;
+  const { times, deadline, data, change = (same) => same } = source;
   const doc: SessionDocument = {
     _id: hashSessionId(id),
-    d: data,
+    d: change(data),
     createdAt: times.createdAt ?? new Date(now),
     expiresAt: policy.rolling || !times.expiresAt ? expiryFrom(policy, now, deadline, lifetimeOf(policy, times)) : times.expiresAt,
     ...(deadline ? { deadline } : {}),
     ...(times.lifetime !== undefined ? { lifetime: times.lifetime } : {}),
+    // The same device: where it was created from stays with it; it was seen now.
+    ...(times.client ? { client: times.client } : {}),
+    seenAt: new Date(now),
   };
   await sessions.insert(doc);
   let latest: Record<string, unknown> | null;
@@ -55,8 +61,9 @@ export async function moveToNewId(
     return null;
   }
   if (!isDeepStrictEqual(latest, data)) {
-    await sessions.replaceData(doc._id, latest);
-    doc.d = latest;
+    const caughtUp = change(latest);
+    await sessions.replaceData(doc._id, caughtUp);
+    doc.d = caughtUp;
   }
   return { id, doc };
 }

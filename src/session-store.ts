@@ -7,6 +7,8 @@ import { liveFilter, tombstoneTimes, type LifetimePolicy } from './lifetime.js';
 import type { SessionCollection, SessionSummary } from './session-collection.js';
 import { buildDataFilter } from './data-filter.js';
 import type { DataCodec } from './data-codec.js';
+import { exceptClauses, handleOfSession, summarize, type DeviceSettings } from './devices.js';
+import type { SessionEvents } from './events.js';
 
 /** The session settings of `connect()`, resolved: how sessions live, and what they may hold. */
 export interface SessionPolicy extends LifetimePolicy {
@@ -27,6 +29,10 @@ export interface SessionStore {
   readonly sizeGuard: boolean;
   /** connect's `operationTimeout` for each request's database calls together; undefined with the caller's own client. */
   readonly requestTimeout: number | undefined;
+  /** connect's device options (devices.ts). */
+  readonly devices: DeviceSettings;
+  /** Where this store's events go (events.ts). */
+  readonly events: SessionEvents;
 }
 
 /** The query for live (1.x) sessions whose data matches a user's filter. */
@@ -35,15 +41,25 @@ function query(store: SessionStore, dataFilter: Record<string, unknown>, now: nu
   return { _id: { $type: 'string' }, ...liveFilter(store.policy, now), ...dataFilter };
 }
 
-/** Ends every live session whose data matches `filter`, 0.4 ones included; resolves how many. */
-export async function endAll(store: SessionStore, filter: unknown): Promise<number> {
+/**
+ * Ends every live session whose data matches `filter`, 0.4 ones included, except the session
+ * `except` (the caller's own: "log out everywhere else"); resolves how many.
+ */
+export async function endAll(store: SessionStore, filter: unknown, except?: unknown): Promise<number> {
   const dataFilter = buildDataFilter(filter, store.codec);
+  const kept = exceptClauses(except);
   const now = store.now();
   // 0.4 sessions first: one being moved meanwhile is then either removed here or already a
   // 1.x session when the second pass runs.
-  const legacy = store.legacy ? await store.legacy.endAll(store.legacy.query(dataFilter, now)) : 0;
-  const ended = await store.sessions.endAll(query(store, dataFilter, now), tombstoneTimes(store.policy, now, true));
-  return ended + legacy;
+  const legacy = store.legacy ? await store.legacy.endAll({ ...store.legacy.query(dataFilter, now), ...kept.legacy }) : 0;
+  const ended = await store.sessions.endAll(
+    // `kept.current` is an `_id` clause that includes the `$type` of query()'s own.
+    { ...query(store, dataFilter, now), ...kept.current },
+    tombstoneTimes(store.policy, now, true),
+  );
+  const count = ended + legacy;
+  store.events.emit('ended', { reason: 'endAll', count });
+  return count;
 }
 
 /** Counts the live sessions whose data matches `filter`, 0.4 ones included. */
@@ -54,14 +70,18 @@ export async function countSessions(store: SessionStore, filter: unknown): Promi
   return count + (store.legacy ? await store.legacy.count(store.legacy.query(dataFilter, now)) : 0);
 }
 
-/** Lists the live sessions whose data matches `filter`: 1.x ones first, soonest expiry first. */
-export async function listSessions(store: SessionStore, filter: unknown, limit: number): Promise<SessionSummary[]> {
+/**
+ * Lists the live sessions whose data matches `filter`: 1.x ones first, soonest expiry first.
+ * The session `current` (the caller's own), if listed, is marked `current: true`.
+ */
+export async function listSessions(store: SessionStore, filter: unknown, limit: number, current?: unknown): Promise<SessionSummary[]> {
   const dataFilter = buildDataFilter(filter, store.codec);
+  const own = handleOfSession(current);
   const now = store.now();
-  const listed = (await store.sessions.list(query(store, dataFilter, now), limit)).map((summary) => ({
-    ...summary,
-    data: store.codec.decode(summary.data),
-  }));
+  const listed = (await store.sessions.list(query(store, dataFilter, now), limit)).map((doc) => {
+    const summary = summarize(doc, own);
+    return { ...summary, data: store.codec.decode(summary.data) };
+  });
   if (!store.legacy || listed.length >= limit) return listed;
   return [...listed, ...(await store.legacy.list(store.legacy.query(dataFilter, now), limit - listed.length, now))];
 }

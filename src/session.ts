@@ -26,6 +26,10 @@ import { TimeBudget } from './time-budget.js';
 import { milliseconds } from './validate-option.js';
 import { afterLookup, freshSession, type Judge, type SessionState } from './session-state.js';
 import type { SessionStore } from './session-store.js';
+import { clientOf, enforceUserLimit, type ClientInfo } from './devices.js';
+import { handleOf } from './session-handle.js';
+import { applySet, checkDataSize, regenerateChange } from './data-change.js';
+import type { RefusedOperation } from './events.js';
 
 /**
  * The types of your session data, by declaration merging (as express-session users know it):
@@ -82,6 +86,8 @@ export class Session {
   /** The cookie came signed with an older key (or 0.4's SHA-1): re-sign it once the session is known live. */
   #resign = false;
   #bounded: { sessions: SessionCollection; legacy: LegacySessions | undefined } | undefined;
+  /** With connect's `recordClient`: stored with the session when this request creates it. */
+  readonly #client: ClientInfo | undefined;
 
   /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
   constructor(store: SessionStore, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
@@ -95,6 +101,7 @@ export class Session {
     this.#requestStart = store.now();
     const config = resolveSessionOptions(options);
     this.#cookie = new SessionCookie(nodeExchange(req, res), config);
+    this.#client = store.devices.recordClient ? clientOf(req, config.trustProxy) : undefined;
 
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
@@ -148,6 +155,7 @@ export class Session {
         const state = await this.#writable();
         if (Object.keys($set).length === 0) return true;
         await this.#write(state, { $set }, bytes);
+        await this.#afterUserSet($set);
         return true;
       });
     }, callback);
@@ -185,10 +193,19 @@ export class Session {
    * the old cookie finds nothing) and the new cookie goes out. Call it at login and on any
    * privilege change, against session fixation. Resolves true.
    */
-  regenerate(): CompatPromise<boolean>;
+  regenerate(options?: RegenerateOptions): CompatPromise<boolean>;
   regenerate(callback: Callback<boolean>): undefined;
-  regenerate(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
-    return deliver(() => this.#enqueue(() => this.#regenerate()), callback);
+  regenerate(options: RegenerateOptions, callback: Callback<boolean>): undefined;
+  regenerate(...args: unknown[]): CompatPromise<boolean> | undefined {
+    const [[options], callback] = splitCallback(args);
+    return deliver(() => {
+      const change = regenerateChange(options, this.#store.policy.maxDataBytes);
+      return this.#enqueue(async () => {
+        await this.#regenerate(change?.$set);
+        if (change) await this.#afterUserSet(change.$set);
+        return true;
+      });
+    }, callback);
   }
 
   /**
@@ -284,6 +301,10 @@ export class Session {
     switch (state.kind) {
       case 'unread': {
         const doc = await this.#db().sessions.find(this.#digestOf(state.id));
+        // Seen expired (not ended): the app hears of it here, as no request will see it again once removed.
+        if (doc && doc.ended !== true && !isLive(this.#store.policy, doc, this.#store.now())) {
+          this.#ended(this.#digestOf(state.id), 'expired');
+        }
         this.#enter(afterLookup(state.id, doc, this.#judge(), false));
         if (this.#state.kind === 'live') await this.#touch(this.#state);
         return this.#state;
@@ -320,10 +341,13 @@ export class Session {
     // A rolling write that cannot know the stored lifetime extends by connect's `expires`, so it
     // only matches sessions without a lifetime of their own; the others take the path below.
     const blindRolling = !setExpiry && expiresAt !== undefined && (state.kind === 'unread' || state.kind === 'absent');
-    const doc = await sessions.update(this.#digestOf(state.id), ops, {
+    const digest = this.#digestOf(state.id);
+    const doc = await sessions.update(digest, ops, {
       live: blindRolling ? { ...live, lifetime: { $exists: false } } : live,
-      ...(create ? { insert: creationTimes(policy, now) } : {}),
+      ...(create ? { insert: { ...creationTimes(policy, now), ...(this.#client ? { client: this.#client } : {}) } } : {}),
       ...(expiresAt ? { expiresAt } : {}),
+      seenAt: new Date(now),
+      created: () => this.#created(digest),
     });
     if (doc) {
       this.#enter({ kind: 'live', id: state.id, doc });
@@ -343,6 +367,7 @@ export class Session {
       // The client holds a dead cookie: give it a fresh session's, so it is not stuck.
       this.#state = this.#startOver(true);
     }
+    this.#refused(digest, 'write');
     throw new MongoSessEndedError(GONE);
   }
 
@@ -364,6 +389,7 @@ export class Session {
     const doc = await sessions.update(state.digest, ops, {
       live,
       ...(expiresAt ? { expiresAt } : {}),
+      seenAt: new Date(now),
     });
     if (doc) {
       this.#state = { ...state, doc };
@@ -372,7 +398,9 @@ export class Session {
     const found = await sessions.find(state.digest);
     if (guarded && found && isLive(policy, found, this.#store.now())) throw tooLargeError(policy.maxDataBytes);
     this.#enter({ kind: 'lost', id: state.id });
-    if (ops.$set !== undefined) throw new MongoSessEndedError(GONE);
+    if (ops.$set === undefined) return;
+    this.#refused(state.digest, 'write');
+    throw new MongoSessEndedError(GONE);
   }
 
   /**
@@ -393,7 +421,7 @@ export class Session {
     const now = this.#store.now();
     const target = touchTarget(policy, state.doc, now);
     if (target) {
-      const extended = await sessions.touch(this.#digestOf(state.id), liveFilter(policy, now), target);
+      const extended = await sessions.touch(this.#digestOf(state.id), liveFilter(policy, now), target, new Date(now));
       if (!extended) {
         // Ended or moved since it was read: the cookie now belongs to another request's response.
         this.#enter({ kind: 'lost', id: state.id });
@@ -427,6 +455,7 @@ export class Session {
         if (state.kind === 'unread' && !before?.ended && !(before?.d && isLive(policy, before, now))) {
           await sessions.keepTombstoneUntil(digest, tombstoneExpiry(policy, now, false));
         }
+        if (before && isLive(policy, before, now)) this.#ended(digest, 'end');
         break;
       }
       case 'fresh':
@@ -440,7 +469,8 @@ export class Session {
     return true;
   }
 
-  async #regenerate(): Promise<boolean> {
+  /** `set`, when given (`regenerate({ set })`), is stored with the new id in the same write that creates it. */
+  async #regenerate($set?: Record<string, unknown>): Promise<boolean> {
     refuseWrites(this.#state, false);
     if (!this.#cookie.writable) {
       throw new MongoSessError('regenerate() must be called before the response headers are sent, as it sets a new cookie');
@@ -450,10 +480,20 @@ export class Session {
     const { policy } = this.#store;
     const { sessions } = this.#db();
     const now = this.#store.now();
-    if (state.kind === 'live' && wasLegacy) return true; // moving a 0.4 session to a fresh id was the regeneration
+    if (state.kind === 'live' && wasLegacy) {
+      // Moving a 0.4 session to a fresh id was the regeneration; only the data is left to store.
+      if ($set) await this.#write(state, { $set });
+      return true;
+    }
     if (state.kind === 'live' || state.kind === 'forwarded') {
       const oldDigest = state.kind === 'live' ? this.#digestOf(state.id) : state.digest;
-      const source = { times: state.doc, deadline: deadlineOf(policy, state.doc), data: state.doc.d ?? {} };
+      if ($set) checkDataSize(applySet(state.doc.d ?? {}, $set), policy.maxDataBytes);
+      const source = {
+        times: state.doc,
+        deadline: deadlineOf(policy, state.doc),
+        data: state.doc.d ?? {},
+        ...($set ? { change: (data: Record<string, unknown>) => applySet(data, $set) } : {}),
+      };
       const moved = await moveToNewId(sessions, policy, now, source, async () => {
         const old = await sessions.end(oldDigest, tombstoneTimes(policy, now, true));
         return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
@@ -461,16 +501,54 @@ export class Session {
       if (!moved) {
         // Another request ended or moved it meanwhile: its data is gone, and its cookie is theirs.
         this.#enter({ kind: 'lost', id: state.id });
+        this.#refused(oldDigest, 'regenerate');
         throw new MongoSessEndedError(GONE);
       }
       this.#state = { kind: 'live', id: moved.id, doc: moved.doc };
       this.#sendCookie(moved.id, moved.doc);
+      this.#ended(oldDigest, 'regenerate');
+      if (this.#store.events.heard('regenerated')) {
+        this.#store.events.emit('regenerated', { from: handleOf(oldDigest), to: handleOf(moved.doc._id) });
+      }
       return true;
     }
     // Nothing stored: still kill the id (it may have been planted) and issue a new one.
     if (state.kind === 'absent') await sessions.end(this.#digestOf(state.id), tombstoneTimes(policy, now, false));
     this.#state = this.#startOver(true);
+    // The new session is created with the data by its first write, before anyone knows its id.
+    if ($set) await this.#write(this.#state, { $set });
     return true;
+  }
+
+  /** `maxSessionsPerUser`: once this session gained a user (connect's `userKey` in `$set`), end that user's oldest sessions. */
+  async #afterUserSet($set: Record<string, unknown>): Promise<void> {
+    const { userKey, maxSessionsPerUser } = this.#store.devices;
+    const state = this.#state;
+    if (userKey === undefined || maxSessionsPerUser === 0 || state.kind !== 'live') return;
+    const path = `${DATA_FIELD}.${userKey}`;
+    if (!Object.hasOwn($set, path)) return;
+    try {
+      await enforceUserLimit(this.#store, handleOf(this.#digestOf(state.id)), $set[path]);
+    } catch (err) {
+      // The user was stored: the write succeeded. The limit's failure is the app's to hear, not this request's.
+      this.#store.events.reportError(err as Error, 'ending sessions over maxSessionsPerUser');
+    }
+  }
+
+  // The events of one session, by its handle: computed (a hash) only when someone listens.
+  #created(digest: SessionDigest): void {
+    const { events } = this.#store;
+    if (events.heard('created')) events.emit('created', { handle: handleOf(digest) });
+  }
+
+  #ended(digest: SessionDigest, reason: 'end' | 'regenerate' | 'expired'): void {
+    const { events } = this.#store;
+    if (events.heard('ended')) events.emit('ended', { reason, handle: handleOf(digest) });
+  }
+
+  #refused(digest: SessionDigest, operation: RefusedOperation): void {
+    const { events } = this.#store;
+    if (events.heard('refused')) events.emit('refused', { handle: handleOf(digest), operation });
   }
 
   /**
@@ -578,4 +656,13 @@ function unreachable(value: never): never {
 function withId(data: Record<string, unknown>, id: string): SessionView {
   Object.defineProperty(data, '_id', { value: id, enumerable: false, writable: true, configurable: true });
   return data as SessionView;
+}
+
+/** What `regenerate()` takes. */
+export interface RegenerateOptions {
+  /**
+   * Data to store with the new id, in the same write that creates it (login: `{ set: { userId } }`),
+   * so that no request sees the new id without it, nor the old id with it. As `set()` takes it.
+   */
+  set?: SessionUpdate;
 }

@@ -162,7 +162,8 @@ describe('security: ids at rest, regenerate, guessing', () => {
       // The layout: the digest is the _id, the data sits under d, tombstones hold no data.
       const live = await collection.findOne({ _id: digest(sidA) as never });
       assert.ok(live, 'the live session is found by the digest of its id');
-      assert.deepEqual(Object.keys(live).sort(), ['_id', 'createdAt', 'd', 'expiresAt']);
+      // `h` is the handle (a digest of the digest), `seenAt` the last write: neither is an id.
+      assert.deepEqual(Object.keys(live).sort(), ['_id', 'createdAt', 'd', 'expiresAt', 'h', 'seenAt']);
       assert.deepEqual(live['d'], { user: 'ann', roles: ['admin'] });
       assert.deepEqual((await collection.findOne({ _id: digest(sidB) as never }))?.['d'], { user: 'bob' });
       for (const id of [oldB, sidC]) {
@@ -172,10 +173,12 @@ describe('security: ids at rest, regenerate, guessing', () => {
         assert.equal(tombstone['ended'], true);
       }
 
-      // listSessions shows neither ids nor digests.
+      // listSessions shows neither ids nor digests: a handle names each session.
       const listed = await MongoSess.listSessions({});
       assert.ok(listed.length >= 2);
-      for (const summary of listed) assert.deepEqual(Object.keys(summary).sort(), ['createdAt', 'data', 'expiresAt']);
+      for (const summary of listed) {
+        assert.deepEqual(Object.keys(summary).sort(), ['createdAt', 'current', 'data', 'expiresAt', 'handle', 'lastSeenAt']);
+      }
       const listedText = JSON.stringify(listed);
       for (const id of ids) {
         assert.equal(listedText.includes(id), false);

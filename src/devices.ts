@@ -1,0 +1,153 @@
+/**
+ * Device sessions: the facts a "your devices" page shows (when each session began, when it was
+ * last seen, optionally from which browser and address), and the operations on sessions by
+ * handle (session-handle.ts) or by user: end one device, end all but this one, keep at most N
+ * sessions per user.
+ */
+import type { IncomingMessage } from 'node:http';
+import { ObjectId } from 'mongodb';
+import { isSessionHandle, type SessionHandle, handleOf, HANDLE_FIELD } from './session-handle.js';
+import type { SessionDocument, SessionSummary } from './session-collection.js';
+import { isLive, liveFilter, tombstoneTimes } from './lifetime.js';
+import { buildDataFilter } from './data-filter.js';
+import { DATA_FIELD } from './session-data.js';
+import { MongoSessValidationError } from './errors.js';
+import { hashSessionId, isSessionId } from './session-id.js';
+import type { SessionStore } from './session-store.js';
+
+/** connect()'s device options, resolved. */
+export interface DeviceSettings {
+  /** Store the user agent and IP address a session was created from. */
+  readonly recordClient: boolean;
+  /** The data key that names a session's user (its index is made at connect); undefined: none. */
+  readonly userKey: string | undefined;
+  /** With `userKey`: how many live sessions one user may have; 0 for no limit. */
+  readonly maxSessionsPerUser: number;
+}
+
+/** Where a session was created from (with `recordClient`). */
+export interface ClientInfo {
+  /** The `User-Agent` header, cut to 512 characters; undefined when the request had none. */
+  userAgent?: string;
+  /** The client's address: the socket's, or with `trustProxy` the first of `X-Forwarded-For`. */
+  ip?: string;
+}
+
+/** What a session document carries for device listings, besides its dates. */
+export interface DeviceTimes {
+  /** The last write, or rolling extension. */
+  seenAt?: Date;
+  client?: ClientInfo;
+}
+
+const MAX_USER_AGENT = 512;
+/** The longest address kept: IPv6 with a zone, with room to spare; anything longer is not an address. */
+const MAX_IP = 64;
+
+/**
+ * The client a request came from. With `trustProxy`, the first `X-Forwarded-For` address: the
+ * client as the proxy nearest to it saw it, as Express's `req.ip` reads it with `trust proxy`
+ * on. A client can claim any address there unless your edge proxy overwrites the header.
+ */
+export function clientOf(req: IncomingMessage, trustProxy: boolean): ClientInfo {
+  const agent = req.headers['user-agent'];
+  const forwarded = trustProxy ? firstForwarded(req.headers['x-forwarded-for']) : undefined;
+  const ip = forwarded ?? req.socket?.remoteAddress;
+  return {
+    ...(typeof agent === 'string' && agent !== '' ? { userAgent: agent.slice(0, MAX_USER_AGENT) } : {}),
+    ...(ip && ip.length <= MAX_IP ? { ip } : {}),
+  };
+}
+
+function firstForwarded(header: string | string[] | undefined): string | undefined {
+  const line = Array.isArray(header) ? header[0] : header;
+  const first = line?.split(',')[0]?.trim();
+  return first ? first : undefined;
+}
+
+/** The id a session object (anything with a `sid`, as `Session` has) carries; undefined for anything else. */
+function sidOf(session: unknown): string | undefined {
+  if (typeof session !== 'object' || session === null || !('sid' in session)) return undefined;
+  const { sid } = session as { sid: unknown };
+  return typeof sid === 'string' ? sid : undefined;
+}
+
+/** The handle of the 1.x session a session object names (`listSessions`' `current`). */
+export function handleOfSession(session: unknown): SessionHandle | undefined {
+  if (session === undefined) return undefined;
+  const sid = sidOf(session);
+  if (sid === undefined) throw new MongoSessValidationError('listSessions() current must be a session (new MongoSess(req, res))');
+  return isSessionId(sid) ? handleOf(hashSessionId(sid)) : undefined;
+}
+
+/** A listed 1.x session document as `listSessions` shows it: named by handle, never by digest. */
+export function summarize(doc: SessionDocument & { h: SessionHandle }, current: SessionHandle | undefined): SessionSummary {
+  return {
+    handle: doc.h,
+    data: doc.d ?? {},
+    createdAt: doc.createdAt,
+    expiresAt: doc.expiresAt,
+    lastSeenAt: doc.seenAt ?? doc.createdAt,
+    ...(doc.client ? { client: doc.client } : {}),
+    current: current !== undefined && doc.h === current,
+  };
+}
+
+/**
+ * Ends the live session named by `handle`, if it also matches `filter` (a data filter: pass the
+ * user's, so that a handle from another account ends nothing). Resolves whether one was ended.
+ */
+export async function endSession(store: SessionStore, handle: unknown, filter: unknown = {}): Promise<boolean> {
+  if (!isSessionHandle(handle)) {
+    throw new MongoSessValidationError('endSession() takes a handle from listSessions() (a string starting with msh1.)');
+  }
+  const dataFilter = buildDataFilter(filter, store.codec);
+  const now = store.now();
+  const before = await store.sessions.endOne(
+    { [HANDLE_FIELD]: handle, ...liveFilter(store.policy, now), ...dataFilter },
+    tombstoneTimes(store.policy, now, true),
+  );
+  if (!before) return false;
+  store.events.emit('ended', { reason: 'end', handle });
+  return true;
+}
+
+/**
+ * endAll's `except` (the caller's own session, "log out everywhere else"): the clause that
+ * leaves it out of the 1.x sessions (replacing the `_id` clause of their query: it keeps its
+ * `$type`), and the `_id` clause for the 0.4 ones (whose query is an `$and`, with no `_id` of its own).
+ */
+export function exceptClauses(except: unknown): { current: Record<string, unknown>; legacy: Record<string, unknown> } {
+  const none = { current: {}, legacy: {} };
+  if (except === undefined) return none;
+  const sid = sidOf(except);
+  if (sid === undefined) throw new MongoSessValidationError('endAll() except must be a session (new MongoSess(req, res))');
+  if (isSessionId(sid)) return { current: { _id: { $type: 'string', $ne: hashSessionId(sid) } }, legacy: {} };
+  // A 0.4 cookie is its ObjectId in hex.
+  return /^[0-9a-f]{24}$/.test(sid) ? { current: {}, legacy: { _id: { $ne: new ObjectId(sid) } } } : none;
+}
+
+/**
+ * `maxSessionsPerUser`: after the session `own` gained the user `user`, ends that user's live
+ * sessions beyond the limit. Every caller ranks them the same way (last seen first, then by
+ * handle), so concurrent logins agree on which survive; a session never ends itself here (a
+ * newer login's own check ends it). Resolves how many were ended.
+ */
+export async function enforceUserLimit(store: SessionStore, own: SessionHandle, user: unknown): Promise<number> {
+  const { userKey, maxSessionsPerUser } = store.devices;
+  if (userKey === undefined || maxSessionsPerUser === 0 || user === undefined || user === null) return 0;
+  const now = store.now();
+  const query = { _id: { $type: 'string' as const }, ...liveFilter(store.policy, now), [`${DATA_FIELD}.${userKey}`]: user };
+  // All of the user's live sessions (limit 0: no limit); through the userKey index.
+  const ranked = await store.sessions.list(query, 0, { seenAt: -1, createdAt: -1, [HANDLE_FIELD]: 1 });
+  let ended = 0;
+  for (const doc of ranked.slice(maxSessionsPerUser)) {
+    if (doc.h === own) continue;
+    const before = await store.sessions.endOne({ _id: doc._id, ...liveFilter(store.policy, now) }, tombstoneTimes(store.policy, now, true));
+    if (before && isLive(store.policy, before, now)) {
+      ended++;
+      store.events.emit('ended', { reason: 'evicted', handle: doc.h });
+    }
+  }
+  return ended;
+}

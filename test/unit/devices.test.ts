@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { describe, it } from 'node:test';
+import { clientOf, exceptClauses, handleOfSession } from '../../src/devices.js';
+import { handleOf } from '../../src/session-handle.js';
+import { hashSessionId, newSessionId } from '../../src/session-id.js';
+
+function request(headers: Record<string, string | string[]>, remoteAddress = '127.0.0.1'): IncomingMessage {
+  return { headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+}
+
+describe('clientOf', () => {
+  it('takes the socket address unless the proxy is trusted, then the first X-Forwarded-For address', () => {
+    const req = request({ 'user-agent': 'UA', 'x-forwarded-for': ' 198.51.100.7 , 10.0.0.2' }, '10.0.0.2');
+    assert.deepEqual(clientOf(req, false), { userAgent: 'UA', ip: '10.0.0.2' });
+    assert.deepEqual(clientOf(req, true), { userAgent: 'UA', ip: '198.51.100.7' });
+  });
+
+  it('cuts a long user agent, drops what is not an address, and leaves out what is missing', () => {
+    assert.equal(clientOf(request({ 'user-agent': 'x'.repeat(5000) }), false).userAgent?.length, 512);
+    assert.deepEqual(clientOf(request({ 'x-forwarded-for': 'y'.repeat(100) }), true), {});
+    assert.deepEqual(clientOf(request({}, ''), false), {});
+    assert.deepEqual(clientOf(request({ 'x-forwarded-for': '' }), true), { ip: '127.0.0.1' });
+  });
+});
+
+describe('session objects as arguments', () => {
+  it('handleOfSession names a 1.x session by its handle, and refuses what is not a session', () => {
+    const sid = newSessionId();
+    assert.equal(handleOfSession({ sid }), handleOf(hashSessionId(sid)));
+    assert.equal(handleOfSession(undefined), undefined);
+    assert.equal(handleOfSession({ sid: '0123456789abcdef01234567' }), undefined, 'a 0.4 session has no handle yet');
+    assert.throws(() => handleOfSession('me'), { name: 'MongoSessValidationError' });
+  });
+
+  it('exceptClauses leaves out a 1.x session by digest and a 0.4 one by ObjectId', () => {
+    const sid = newSessionId();
+    assert.deepEqual(exceptClauses({ sid }).current, { _id: { $type: 'string', $ne: hashSessionId(sid) } });
+    const legacy = exceptClauses({ sid: '0123456789abcdef01234567' });
+    assert.deepEqual(legacy.current, {});
+    assert.equal(String((legacy.legacy['_id'] as { $ne: unknown }).$ne), '0123456789abcdef01234567');
+    assert.deepEqual(exceptClauses(undefined), { current: {}, legacy: {} });
+    assert.throws(() => exceptClauses({}), { name: 'MongoSessValidationError' });
+  });
+});
