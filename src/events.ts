@@ -20,8 +20,18 @@ export type EndReason = 'end' | 'regenerate' | 'endAll' | 'evicted' | 'expired';
  * `expired` is reported as seen: when a request comes with the cookie of a session that expired.
  */
 export type EndedEvent =
-  | { readonly reason: 'end' | 'regenerate' | 'evicted' | 'expired'; readonly handle: SessionHandle }
-  | { readonly reason: 'endAll'; readonly count: number };
+  | {
+      /** Why it ended. */
+      readonly reason: 'end' | 'regenerate' | 'evicted' | 'expired';
+      /** The session that ended. */
+      readonly handle: SessionHandle;
+    }
+  | {
+      /** It was `endAll()`. */
+      readonly reason: 'endAll';
+      /** How many sessions it ended. */
+      readonly count: number;
+    };
 
 /** The operations a request can attempt on a session that was ended meanwhile. */
 export type RefusedOperation = 'write' | 'regenerate';
@@ -29,22 +39,48 @@ export type RefusedOperation = 'write' | 'regenerate';
 /** Every event and its payload. */
 export interface SessionEventMap {
   /** A session was stored for the first time (its first write). */
-  created: { readonly handle: SessionHandle };
+  created: {
+    /** The new session. */
+    readonly handle: SessionHandle;
+  };
+  /** A session ended, or `endAll()` ended several. */
   ended: EndedEvent;
   /** `regenerate()` moved a session to a new id: the old handle is dead, the new one lives. */
-  regenerated: { readonly from: SessionHandle; readonly to: SessionHandle };
+  regenerated: {
+    /** The old session, now dead. */
+    readonly from: SessionHandle;
+    /** The session it became. */
+    readonly to: SessionHandle;
+  };
   /** A write reached a session that was ended, regenerated or expired, and was refused. */
-  refused: { readonly handle: SessionHandle; readonly operation: RefusedOperation };
+  refused: {
+    /** The session that was gone. */
+    readonly handle: SessionHandle;
+    /** What was refused. */
+    readonly operation: RefusedOperation;
+  };
   /**
    * A regenerated session's old id was used after it could no longer be (a stolen cookie, or a
    * client that kept the old one). Reserved for the regenerate grace window; not emitted yet.
    */
-  replay: { readonly handle: SessionHandle; readonly to: SessionHandle | undefined };
+  replay: {
+    /** The regenerated (old) session whose id was replayed. */
+    readonly handle: SessionHandle;
+    /** The session it became, if it still lives. */
+    readonly to: SessionHandle | undefined;
+  };
   /** A failure nobody awaits (the expiry sweep, the eviction of `maxSessionsPerUser`). */
-  error: { readonly error: Error; readonly during: string };
+  error: {
+    /** The failure. */
+    readonly error: Error;
+    /** What mongosess was doing, in words. */
+    readonly during: string;
+  };
 }
 
+/** The name of an event: a key of {@link SessionEventMap}. */
 export type SessionEventName = keyof SessionEventMap;
+/** A listener of event `E`: it gets the event's payload. */
 export type SessionListener<E extends SessionEventName> = (event: SessionEventMap[E]) => void;
 
 /** Every event name, in one list (the channels are made from it). */

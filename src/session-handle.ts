@@ -19,7 +19,10 @@ import { createHash } from 'node:crypto';
 import type { SessionDigest } from './session-id.js';
 
 /** An opaque name of one stored session. Only this module makes one. */
-export type SessionHandle = string & { readonly __brand: 'SessionHandle' };
+export type SessionHandle = string & {
+  /** Compile-time only: a plain string is not a handle. */
+  readonly __brand: 'SessionHandle';
+};
 
 /** The field of the session document that holds its handle. */
 export const HANDLE_FIELD = 'h';
@@ -34,6 +37,7 @@ export function handleOf(digest: SessionDigest): SessionHandle {
   return (PREFIX + createHash('sha256').update(DOMAIN).update(digest).digest('base64url')) as SessionHandle;
 }
 
+/** Whether `value` has the form of a handle (`msh1.` and a SHA-256 in base64url); it need not name a live session. */
 export function isSessionHandle(value: unknown): value is SessionHandle {
   return typeof value === 'string' && HANDLE_PATTERN.test(value);
 }
