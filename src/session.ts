@@ -275,7 +275,7 @@ export class Session {
       case 'unread': {
         const doc = await this.#db().sessions.find(this.#digestOf(state.id));
         this.#enter(afterLookup(state.id, doc, this.#judge(), false));
-        if (this.#state.kind === 'live') await this.#touch(this.#state);
+        if (this.#state.kind === 'live') await this.#touch(this.#state, false);
         return this.#state;
       }
       case 'legacy':
@@ -318,7 +318,7 @@ export class Session {
     if (doc) {
       this.#enter({ kind: 'live', id: state.id, doc });
       if (expiresAt || (state.kind === 'fresh' && !state.cookieSent)) this.#sendCookie(state.id, doc);
-      if (!expiresAt && this.#state.kind === 'live') await this.#touch(this.#state);
+      if (!expiresAt && this.#state.kind === 'live') await this.#touch(this.#state, true);
       return;
     }
     // Nothing matched: the session is gone (or, guarded, too large; or, rolling blind, it has a
@@ -375,8 +375,13 @@ export class Session {
     return { live: { ...liveFilter(policy, now), ...sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) }, guarded: true };
   }
 
-  /** Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter. */
-  async #touch(state: Extract<SessionState, { kind: 'live' }>): Promise<void> {
+  /**
+   * Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter.
+   * The cookie goes out only for an id proven live by a write of this request (`written`, or the
+   * touch matched): a read alone proves nothing about the time after it, and a `regenerate()`
+   * that ran since must not have its new cookie replaced by this response's old one.
+   */
+  async #touch(state: Extract<SessionState, { kind: 'live' }>, written: boolean): Promise<void> {
     const { policy } = this.#store;
     const { sessions } = this.#db();
     if (!policy.rolling) return;
@@ -390,6 +395,9 @@ export class Session {
         return;
       }
       state.doc.expiresAt = target;
+    } else if (!written) {
+      // Nothing to extend: the cookie the client holds already expires with the session.
+      return;
     }
     this.#sendCookie(state.id, state.doc);
   }

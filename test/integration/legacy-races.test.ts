@@ -3,41 +3,19 @@
 // server without it (FerretDB 1.x) the app talks to it through the serializing proxy.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MongoClient, ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import MongoSess from '../../src/index.js';
-import { updatesAreAtomic } from '../helpers/atomic-probe.js';
-import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
-import { sessionApp, type SessionApp } from '../helpers/session-app.js';
-import { serialProxy } from '../helpers/serial-proxy.js';
+import { proxiedApp } from '../helpers/proxied-app.js';
 
 const PARALLEL = 12;
 const ROUNDS = 5;
-const direct = await updatesAreAtomic(MONGODB_URI);
-const proxy = direct ? undefined : await serialProxy(MONGODB_URI);
-const route = proxy ? 'via the serializing proxy' : 'direct';
-const appClient = new MongoClient(proxy?.uri ?? MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
-const dbClient = new MongoClient(MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
-const db = uniqueDbName('legacy_race');
+const fixture = await proxiedApp('legacy_race');
+const { dbClient, db } = fixture;
 
-describe(`0.4 upgrade races (${route})`, () => {
-  let app: SessionApp;
-
-  before(async () => {
-    await Promise.all([appClient.connect(), dbClient.connect()]);
-    await MongoSess.connect({ client: appClient, db, autoRemove: 'disabled', warn: () => undefined });
-    app = await sessionApp();
-  });
-
-  after(async () => {
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await dbClient
-      .db(db)
-      .dropDatabase()
-      .catch(() => undefined);
-    await Promise.all([appClient.close(), dbClient.close(), proxy?.close()]);
-  });
+describe(`0.4 upgrade races (${fixture.route})`, () => {
+  before(() => fixture.start());
+  after(() => fixture.stop());
 
   /** A 0.4 session as 0.4 stored it (data at the top level), and its cookie header. */
   async function legacySession(data: Record<string, unknown>): Promise<{ _id: ObjectId; cookie: string }> {
@@ -54,7 +32,7 @@ describe(`0.4 upgrade races (${route})`, () => {
       const owner = `owner-${round}`;
       const { cookie } = await legacySession({ owner });
       const replies = await Promise.all(
-        Array.from({ length: PARALLEL }, (_, i) => app.run((s) => s.set({ [`k${i}`]: i }), { headers: { cookie } })),
+        Array.from({ length: PARALLEL }, (_, i) => fixture.app.run((s) => s.set({ [`k${i}`]: i }), { headers: { cookie } })),
       );
       assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.body).join(' | '));
       // Exactly one response hands out the new cookie: the winner's. The others were forwarded.
@@ -62,8 +40,8 @@ describe(`0.4 upgrade races (${route})`, () => {
       assert.equal(handed.length, 1, `round ${round}: one new cookie, got ${handed.length}`);
       assert.equal(await MongoSess.countSessions({ owner }), 1, `round ${round}: one session, not one per loser`);
       const browser = new Browser();
-      await browser.jar.setCookie(handed[0] ?? '', app.url);
-      const data = (await app.run((s) => s.get(), { browser })).json();
+      await browser.jar.setCookie(handed[0] ?? '', fixture.app.url);
+      const data = (await fixture.app.run((s) => s.get(), { browser })).json();
       for (let i = 0; i < PARALLEL; i++) assert.equal(data[`k${i}`], i, `round ${round}: k${i} kept`);
       assert.equal(data.owner, owner);
     }
@@ -73,10 +51,12 @@ describe(`0.4 upgrade races (${route})`, () => {
     for (let round = 0; round < 12; round++) {
       const owner = `ended-${round}`;
       const { cookie } = await legacySession({ owner });
-      const writers = Array.from({ length: 4 }, (_, i) => app.run((s) => s.set({ [`w${i}`]: i }), { headers: { cookie } }));
+      const writers = Array.from({ length: 4 }, (_, i) => fixture.app.run((s) => s.set({ [`w${i}`]: i }), { headers: { cookie } }));
       // The end() goes out among the writers: before, during or after the move.
       const delay = [0, 1, 3, 6, 12, 25][round % 6] ?? 0;
-      const ending = new Promise((resolve) => setTimeout(resolve, delay)).then(() => app.run((s) => s.end(), { headers: { cookie } }));
+      const ending = new Promise((resolve) => setTimeout(resolve, delay)).then(() =>
+        fixture.app.run((s) => s.end(), { headers: { cookie } }),
+      );
       const [ended, ...written] = await Promise.all([ending, ...writers]);
       assert.equal(ended.status, 200, ended.body);
       for (const reply of written) assert.ok([200, 500].includes(reply.status), reply.body);
@@ -84,8 +64,8 @@ describe(`0.4 upgrade races (${route})`, () => {
       // And any cookie a writer handed out leads to no data.
       for (const line of written.flatMap((r) => r.setCookie.filter((l) => l.startsWith('sess=') && !l.startsWith('sess=;')))) {
         const browser = new Browser();
-        await browser.jar.setCookie(line, app.url);
-        const data = (await app.run((s) => s.get(), { browser })).json();
+        await browser.jar.setCookie(line, fixture.app.url);
+        const data = (await fixture.app.run((s) => s.get(), { browser })).json();
         assert.equal(data.owner, undefined, `round ${round}: a handed-out cookie reads the ended session`);
       }
     }
