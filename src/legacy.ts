@@ -115,15 +115,19 @@ export class LegacySessions {
     if (!canMove) return { kind: 'served', data, times };
     let movedBy: SessionDigest | undefined;
     const source = { times, deadline: deadlineOf(this.#policy, times), data };
-    const moved = await moveToNewId(sessions, this.#policy, now, source, async (newDigest) => {
-      const marker = { ...tombstoneTimes(this.#policy, now, true), movedTo: newDigest };
-      const claimed = await this.#attempt('moving the session', () =>
-        this.#collection.findOneAndReplace({ _id, ended: { $ne: true } }, marker, { returnDocument: 'before' }),
-      );
-      if (claimed && isLive(this.#policy, legacyTimes(this.#policy, claimed, now), now)) return legacyData(claimed);
-      // Lost the race: ended (an end() always wins), or moved by another request.
-      movedBy = (await this.#attempt('reading the session', () => this.#collection.findOne({ _id })))?.movedTo;
-      return null;
+    const moved = await moveToNewId(sessions, this.#policy, now, source, {
+      run: async (newDigest) => {
+        const marker = { ...tombstoneTimes(this.#policy, now, true), movedTo: newDigest };
+        const claimed = await this.#attempt('moving the session', () =>
+          this.#collection.findOneAndReplace({ _id, ended: { $ne: true } }, marker, { returnDocument: 'before' }),
+        );
+        if (claimed && isLive(this.#policy, legacyTimes(this.#policy, claimed, now), now)) return legacyData(claimed);
+        // Lost the race: ended (an end() always wins), or moved by another request.
+        movedBy = (await this.#attempt('reading the session', () => this.#collection.findOne({ _id })))?.movedTo;
+        return null;
+      },
+      // Outside the request's time budget: the claim's reply was lost, and the copy may be all that is left.
+      landed: async (newDigest) => (await attempt('reading the session', () => this.#collection.findOne({ _id })))?.movedTo === newDigest,
     });
     if (moved) return { kind: 'moved', moved };
     return movedBy ? forward(sessions, this.#policy, movedBy, now) : { kind: 'gone' };

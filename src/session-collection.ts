@@ -21,6 +21,8 @@ import type { SessionDigest } from './session-id.js';
  */
 export interface SessionDocument extends StoredTimes {
   _id: SessionDigest;
+  /** A tombstone left by a move: where the session went (see Tombstone). */
+  movedTo?: SessionDigest;
   /** The user's data (see session-data.ts). */
   d?: Record<string, unknown>;
 }
@@ -30,6 +32,8 @@ export interface Tombstone {
   ended: true;
   endedAt: Date;
   expiresAt: Date;
+  /** Left by a move (regenerate): the digest of the copy it moved to, so a move can tell its own claim. */
+  movedTo?: SessionDigest;
 }
 
 /** MongoDB's duplicate key error: here, an upsert that met an existing (ended or expired) session. */
@@ -178,9 +182,20 @@ export class SessionCollection {
     await this.#attempt('storing the session', () => this.#collection.insertOne(doc));
   }
 
-  /** Replaces the data of a session (a moved copy catching up with its original). */
+  /**
+   * Replaces the data of a session (a moved copy catching up with its original). The move has
+   * happened (its old id is ended), so this runs even when the request's time budget is spent.
+   */
   async replaceData(digest: SessionDigest, data: Record<string, unknown>): Promise<void> {
-    await this.#attempt('storing the session', () => this.#collection.updateOne({ _id: digest }, { $set: { [DATA_FIELD]: data } }));
+    await attempt('storing the session', () => this.#collection.updateOne({ _id: digest }, { $set: { [DATA_FIELD]: data } }));
+  }
+
+  /**
+   * Reads a session document outside the request's time budget: to find out whether a write
+   * whose reply never came (a spent budget, a lost connection) landed.
+   */
+  recheck(digest: SessionDigest): Promise<SessionDocument | null> {
+    return attempt('reading the session', () => this.#collection.findOne({ _id: digest }));
   }
 
   /**

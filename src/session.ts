@@ -452,9 +452,12 @@ export class Session {
     if (state.kind === 'live' || state.kind === 'forwarded') {
       const oldDigest = state.kind === 'live' ? this.#digestOf(state.id) : state.digest;
       const source = { times: state.doc, deadline: deadlineOf(policy, state.doc), data: state.doc.d ?? {} };
-      const moved = await moveToNewId(sessions, policy, now, source, async () => {
-        const old = await sessions.end(oldDigest, tombstoneTimes(policy, now, true));
-        return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
+      const moved = await moveToNewId(sessions, policy, now, source, {
+        run: async (newDigest) => {
+          const old = await sessions.end(oldDigest, { ...tombstoneTimes(policy, now, true), movedTo: newDigest });
+          return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
+        },
+        landed: async (newDigest) => (await sessions.recheck(oldDigest))?.movedTo === newDigest,
       });
       if (!moved) {
         // Another request ended or moved it meanwhile: its data is gone, and its cookie is theirs.

@@ -3,10 +3,10 @@
 // holds each call before the server sees it, for 60% of the budget: each call alone would fit.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
 import { describeMessage } from '../../scripts/wire-messages.mjs';
 import MongoSess from '../../src/index.js';
-import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
+import { digestOfCookie, MONGODB_URI, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
 import { sessionApp, type SessionApp } from '../helpers/session-app.js';
 import { type TcpProxy, tcpProxy } from '../helpers/tcp-proxy.js';
@@ -65,5 +65,53 @@ describe('operationTimeout is one budget per request', () => {
     assert.equal(two.status, 500, two.body);
     assert.equal(two.json().error, 'MongoSessDatabaseError', two.body);
     await slowCalls.catch(() => undefined);
+  });
+
+  /** Lets the next claim (findAndModify) reach the server and holds its reply until past the budget. */
+  function lateClaimReply(): { released: Promise<void>; release: () => void } {
+    const gate = relay.holdReply((message) => describeMessage(message).command === 'findAndModify');
+    let release!: () => void;
+    const released = gate.atGate.then(() => new Promise<void>((resolve) => (release = resolve)).then(gate.release));
+    return { released, release: () => release?.() };
+  }
+
+  // Audit of d3b32e5, finding 2: the reply to the claim that ends the old id arrived after the
+  // budget; the copy was discarded though the claim had landed. regenerate() answered 500, the old
+  // cookie then read {}, and no live session held the data.
+  it('finding 2: regenerate() whose ending write answers after the budget keeps the session under the new id', async () => {
+    const browser = new Browser();
+    assert.equal((await app.run((s) => s.set({ user: 'ann' }), { browser })).status, 200);
+    const old = (await browser.cookie(app.url, 'sess')) ?? '';
+    const late = lateClaimReply();
+    const login = await app.run((s) => s.regenerate(), { browser });
+    late.release();
+    await late.released.catch(() => undefined);
+    assert.equal(login.status, 200, login.body);
+    const fresh = await browser.cookie(app.url, 'sess');
+    assert.notEqual(fresh, old, 'the new cookie went out');
+    assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'the session lives on under the new id');
+    const oldDoc = await direct
+      .db(db)
+      .collection('sessions')
+      .findOne({ _id: digestOfCookie(old) as unknown as ObjectId });
+    assert.equal(oldDoc?.['ended'], true, 'and the old id is dead');
+  });
+
+  it('finding 2: a 0.4 move whose claim answers after the budget keeps the session under the new id', async () => {
+    const _id = new ObjectId();
+    await direct.db(db).collection('sessions').insertOne({ _id, createdAt: new Date(), user: 'bob' });
+    const browser = new Browser();
+    await browser.jar.setCookie(`sess=${_id.toHexString()}`, app.url);
+    const late = lateClaimReply();
+    const moved = await app.run((s) => s.get('user'), { browser });
+    late.release();
+    await late.released.catch(() => undefined);
+    assert.equal(moved.status, 200, moved.body);
+    const fresh = await browser.cookie(app.url, 'sess');
+    assert.notEqual(fresh, _id.toHexString(), 'the new cookie went out');
+    const data = (await app.run((s) => s.get(), { browser })).json();
+    assert.equal(data.user, 'bob', 'the moved session holds the 0.4 data');
+    const tombstone = await direct.db(db).collection('sessions').findOne({ _id });
+    assert.equal(tombstone?.['movedTo'], digestOfCookie(fresh ?? ''), 'the forwarding tombstone points at the live copy');
   });
 });
