@@ -227,9 +227,17 @@ export class SessionCollection {
     return docs.map((doc) => ({ data: doc.d ?? {}, createdAt: doc.createdAt, expiresAt: doc.expiresAt }));
   }
 
-  /** Removes sessions (and tombstones) whose expiry is at or before `now`, via the expiresAt index. */
+  /**
+   * Removes sessions (and tombstones) whose expiry is at or before `now`, via the expiresAt index.
+   * A live 0.4 session (ObjectId `_id`, with `createdAt`) has no expiry of mongosess's: an
+   * `expiresAt` in it is the user's data.
+   */
   async sweep(now: Date): Promise<number> {
-    const result = await this.#attempt('removing expired sessions', () => this.#collection.deleteMany({ expiresAt: { $lte: now } }));
+    const query = {
+      expiresAt: { $lte: now },
+      $or: [{ _id: { $type: 'string' } }, { createdAt: { $exists: false } }],
+    } as Filter<SessionDocument>;
+    const result = await this.#attempt('removing expired sessions', () => this.#collection.deleteMany(query));
     return result.deletedCount;
   }
 }
