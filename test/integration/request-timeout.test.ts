@@ -114,4 +114,23 @@ describe('operationTimeout is one budget per request', () => {
     const tombstone = await direct.db(db).collection('sessions').findOne({ _id });
     assert.equal(tombstone?.['movedTo'], digestOfCookie(fresh ?? ''), 'the forwarding tombstone points at the live copy');
   });
+
+  // Audit of d3b32e5, finding 4: a request's first database call ran bounded only by the driver's
+  // socket timeout, and the driver's retry of the timed-out read doubled it (2,013 ms at 1,000).
+  it('finding 4: a first call that gets no answer fails after operationTimeout, retries included, not twice it', async () => {
+    const browser = new Browser();
+    assert.equal((await app.run((s) => s.set({ a: 1 }), { browser })).status, 200);
+    const isFind = (message: Buffer) => describeMessage(message).command === 'find';
+    // The read, and the driver's retry of it on a new connection, never reach the server.
+    const first = relay.hold(isFind);
+    const releases = [first.release];
+    void first.atGate.then(() => releases.push(relay.hold(isFind).release));
+    const started = performance.now();
+    const reply = await app.run((s) => s.get('a'), { browser });
+    const elapsed = performance.now() - started;
+    for (const release of releases) release();
+    assert.equal(reply.status, 500, reply.body);
+    assert.equal(reply.json().error, 'MongoSessDatabaseError');
+    assert.ok(elapsed < 1.5 * BUDGET, `failed after ${Math.round(elapsed)} ms, operationTimeout is ${BUDGET} ms`);
+  });
 });
