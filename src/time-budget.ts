@@ -6,9 +6,10 @@ import { MongoSessDatabaseError } from './errors.js';
  * them). Every call, the first included, may take what is left: the driver's own timeouts (which
  * mongosess sets to `operationTimeout`) bound each attempt, but a retryable read or write that
  * times out is tried again, so one call alone could wait twice as long. (mongodb 7 ignores its
- * whole-operation `timeoutMS`, so the bound is kept here.) A driver error that comes first keeps
- * its cause. A call still running when the time is up is reported as failed, as a socket timeout
- * would be: like any timed-out write it may still be applied (atomically) or not at all.
+ * whole-operation `timeoutMS`, so the bound is kept here.) A driver error that comes first is the
+ * cause; else the cause is a `TimeoutError`. A call still running when the time is up is
+ * reported as failed, as a socket timeout would be: like any timed-out write it may still be
+ * applied (atomically) or not at all.
  */
 export class TimeBudget {
   readonly #total: number;
@@ -36,9 +37,11 @@ export class TimeBudget {
     });
   }
 
+  /** The budget ran out before the driver answered: the cause is the timeout itself (no driver error exists yet). */
   #exhausted(): MongoSessDatabaseError {
     return new MongoSessDatabaseError(
       `this request spent its operationTimeout (${this.#total} ms) waiting for the database; check that MongoDB is reachable; the request can be retried`,
+      { cause: new DOMException(`no answer from the database within ${this.#total} ms`, 'TimeoutError') },
     );
   }
 }
