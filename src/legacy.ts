@@ -6,7 +6,7 @@
  */
 import { MongoServerError, ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
 import { databaseError, warning } from './errors.js';
-import { deadlineOf, endedDuring, isLive, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { deadlineOf, isLive, movedRecently, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import { attempt, type SessionCollection, type SessionDocument, type SessionSummary } from './session-collection.js';
 import type { SessionDigest } from './session-id.js';
 import type { TimeBudget } from './time-budget.js';
@@ -15,11 +15,7 @@ import { moveToNewId, type Moved } from './session-move.js';
 /** mongosess 0.4 used the ObjectId's 24 hex characters as the cookie value. */
 const LEGACY_ID_PATTERN = /^[0-9a-f]{24}$/;
 
-/**
- * How long after a move the 0.4 cookie still reaches the session it became: requests a browser
- * sent in parallel with the one that moved it arrive still carrying the 0.4 cookie.
- */
-export const MOVE_GRACE_MS = 10_000;
+export { MOVE_GRACE_MS } from './lifetime.js';
 
 /** dropIndex of an index that is not there (any more). */
 const INDEX_NOT_FOUND = 27;
@@ -128,7 +124,7 @@ export class LegacySessions {
     const found = await this.#attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
     if (isTombstone(found))
-      return found.movedTo && recentlyMoved(found, now, requestStart)
+      return found.movedTo && movedRecently(found, now, requestStart)
         ? forward(sessions, this.#policy, found.movedTo, now)
         : { kind: 'gone' };
     const times = legacyTimes(this.#policy, found, now);
@@ -166,7 +162,7 @@ export class LegacySessions {
       this.#collection.findOneAndReplace({ _id: new ObjectId(id) }, tombstone, { returnDocument: 'before' }),
     );
     // Only within the grace: later the 0.4 id is dead, and a guessed one must not log anyone out.
-    if (before && isTombstone(before) && before.movedTo && recentlyMoved(before, now, requestStart))
+    if (before && isTombstone(before) && before.movedTo && movedRecently(before, now, requestStart))
       await sessions.end(before.movedTo, tombstone);
   }
 
@@ -217,11 +213,6 @@ const NEVER_DATA = '_id';
 /** Where a tombstone says its session went, if `doc` is one. */
 function movedToOf(doc: LegacyDocument | null): SessionDigest | undefined {
   return doc && isTombstone(doc) ? doc.movedTo : undefined;
-}
-
-/** Whether a moved 0.4 document still forwards: moved during this request, or within the grace. */
-function recentlyMoved(doc: LegacyTombstone, now: number, requestStart: number): boolean {
-  return endedDuring(doc, requestStart) || now - doc.endedAt.getTime() <= MOVE_GRACE_MS;
 }
 
 /** The session a moved 0.4 session became, if it is live. */

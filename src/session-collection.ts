@@ -187,7 +187,10 @@ export class SessionCollection {
    * happened (its old id is ended), so this runs even when the request's time budget is spent.
    */
   async replaceData(digest: SessionDigest, data: Record<string, unknown>): Promise<void> {
-    await attempt('storing the session', () => this.#collection.updateOne({ _id: digest }, { $set: { [DATA_FIELD]: data } }));
+    // Never into a tombstone: an end() racing the move may have ended the copy already.
+    await attempt('storing the session', () =>
+      this.#collection.updateOne({ _id: digest, ended: { $ne: true } }, { $set: { [DATA_FIELD]: data } }),
+    );
   }
 
   /**

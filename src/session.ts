@@ -9,6 +9,7 @@ import {
   expiryFrom,
   isLive,
   liveFilter,
+  movedRecently,
   rollingExpiry,
   tombstoneExpiry,
   tombstoneTimes,
@@ -50,6 +51,9 @@ export type SessionUpdate = { [K in keyof SessionData]?: SessionData[K] } & Reco
 
 /** The keys SessionData names. */
 type KnownKey = keyof SessionData & string;
+
+/** How many moves during one request an end() follows: far more than parallel logins make. */
+const MAX_MOVES_FOLLOWED = 8;
 
 const ENDED_HERE = 'this session was ended with end(); the next request starts a new one';
 const GONE =
@@ -408,7 +412,9 @@ export class Session {
     const { sessions, legacy } = this.#db();
     switch (state.kind) {
       case 'lost':
-        return true; // another request ended or moved it, and set the cookie
+        // Another request ended or moved it, and set the cookie; if it moved it, that session ends too.
+        if (isSessionId(state.id)) await this.#endMovedRecently(await sessions.find(this.#digestOf(state.id)), this.#store.now());
+        return true;
       case 'legacy':
       case 'legacyServed':
       case 'forwarded':
@@ -425,6 +431,7 @@ export class Session {
         if (state.kind === 'unread' && !before?.ended && !(before?.d && isLive(policy, before, now))) {
           await sessions.keepTombstoneUntil(digest, tombstoneExpiry(policy, now, false));
         }
+        await this.#endMovedRecently(before, now);
         break;
       }
       case 'fresh':
@@ -436,6 +443,19 @@ export class Session {
     this.#state = { kind: 'ended', id: state.id };
     this.#cookie.clear();
     return true;
+  }
+
+  /**
+   * An end() racing a regenerate() always wins, as it does for 0.4 sessions: if the id was moved
+   * during this request or within MOVE_GRACE_MS (a logout the browser sent in parallel with a
+   * login), the session it moved to, and any it moved on to since, is ended too.
+   */
+  async #endMovedRecently(before: SessionDocument | null, now: number): Promise<void> {
+    const { policy } = this.#store;
+    const { sessions } = this.#db();
+    for (let hops = 0, at = before; hops < MAX_MOVES_FOLLOWED && at?.movedTo && movedRecently(at, now, this.#requestStart); hops++) {
+      at = await sessions.end(at.movedTo, tombstoneTimes(policy, now, true));
+    }
   }
 
   async #regenerate(): Promise<boolean> {
