@@ -6,7 +6,7 @@
  */
 import { MongoServerError, ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
 import { databaseError, warning } from './errors.js';
-import { deadlineOf, isLive, movedRecently, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { deadlineOf, endedDuring, isLive, movedRecently, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import { attempt, type SessionCollection, type SessionDocument, type SessionSummary } from './session-collection.js';
 import type { SessionDigest } from './session-id.js';
 import type { TimeBudget } from './time-budget.js';
@@ -85,10 +85,16 @@ export type LegacyOutcome =
   /** Moved to a fresh id (its cookie is the caller's to send). */
   | { kind: 'moved'; moved: Moved }
   /**
-   * Another request moved it (its response carries the new cookie): the session it became,
-   * known here only by its digest.
+   * Another request moved it while this one ran (its response carries the new cookie): the
+   * session it became, known here only by its digest.
    */
-  | { kind: 'forwarded'; digest: SessionDigest; doc: SessionDocument };
+  | { kind: 'forwarded'; digest: SessionDigest; doc: SessionDocument }
+  /**
+   * Another request moved it shortly before this one began (its response carries the new cookie,
+   * which this response must not replace): nothing is served or written. The 0.4 id could be
+   * guessed, so a request that began after the move never reaches what the session became.
+   */
+  | { kind: 'movedAway' };
 
 /** The 0.4 documents of the sessions collection. */
 export class LegacySessions {
@@ -115,18 +121,28 @@ export class LegacySessions {
   /**
    * Finds the 0.4 session and, when `canMove`, moves it to a fresh id. The claim of the old
    * document (one findOneAndReplace of a live document by the forwarding tombstone) is atomic:
-   * of several requests with one 0.4 cookie one wins, and the others (those that began before
-   * the move finished, or within MOVE_GRACE_MS after it) are forwarded to the session it became,
-   * so they converge on one. Later, the guessable 0.4 id is dead.
+   * of several requests with one 0.4 cookie one wins, and the others that began before the move
+   * finished are forwarded to the session it became, so they converge on one. A request that
+   * began after the move (within MOVE_GRACE_MS) is `movedAway`: it must not replace the new
+   * cookie, and a guessed 0.4 id must not reach the session. Later, the 0.4 id is simply dead.
+   * `clock` dates the move as late as possible (just before its claim), so that requests the
+   * browser sent in parallel count as having begun before it.
    */
-  async upgrade(sessions: SessionCollection, id: LegacyId, now: number, requestStart: number, canMove: boolean): Promise<LegacyOutcome> {
+  async upgrade(
+    sessions: SessionCollection,
+    id: LegacyId,
+    clock: () => number,
+    requestStart: number,
+    canMove: boolean,
+  ): Promise<LegacyOutcome> {
     const _id = new ObjectId(id);
+    const now = clock();
     const found = await this.#attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
-    if (isTombstone(found))
-      return found.movedTo && movedRecently(found, now, requestStart)
-        ? forward(sessions, this.#policy, found.movedTo, now)
-        : { kind: 'gone' };
+    if (isTombstone(found)) {
+      if (!found.movedTo || !movedRecently(found, now, requestStart)) return { kind: 'gone' };
+      return endedDuring(found, requestStart) ? forward(sessions, this.#policy, found.movedTo, now) : { kind: 'movedAway' };
+    }
     const times = legacyTimes(this.#policy, found, now);
     if (!isLive(this.#policy, times, now)) return { kind: 'gone' };
     const data = legacyData(found);
@@ -135,7 +151,7 @@ export class LegacySessions {
     const source = { times, deadline: deadlineOf(this.#policy, times), data };
     const moved = await moveToNewId(sessions, this.#policy, now, source, {
       run: async (newDigest) => {
-        const marker = { ...tombstoneTimes(this.#policy, now, true), movedTo: newDigest };
+        const marker = { ...tombstoneTimes(this.#policy, Math.max(now, clock()), true), movedTo: newDigest };
         const claimed = await this.#attempt('moving the session', () =>
           this.#collection.findOneAndReplace({ _id, ...NOT_TOMBSTONE }, marker, { returnDocument: 'before' }),
         );

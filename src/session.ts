@@ -414,6 +414,7 @@ export class Session {
       case 'lost':
         // Another request ended or moved it, and set the cookie; if it moved it, that session ends too.
         if (isSessionId(state.id)) await this.#endMovedRecently(await sessions.find(this.#digestOf(state.id)), this.#store.now());
+        else await legacy?.end(sessions, state.id, this.#store.now(), this.#requestStart);
         return true;
       case 'legacy':
       case 'legacyServed':
@@ -500,8 +501,9 @@ export class Session {
    */
   async #upgradeLegacy(id: Extract<SessionState, { kind: 'legacy' }>['id']): Promise<SessionState> {
     const { legacy, sessions } = this.#db();
-    const now = this.#store.now();
-    const outcome = legacy ? await legacy.upgrade(sessions, id, now, this.#requestStart, this.#cookie.writable) : { kind: 'gone' as const };
+    const outcome = legacy
+      ? await legacy.upgrade(sessions, id, this.#store.now, this.#requestStart, this.#cookie.writable)
+      : { kind: 'gone' as const };
     switch (outcome.kind) {
       case 'gone':
         this.#state = this.#startOver(false);
@@ -515,6 +517,9 @@ export class Session {
         break;
       case 'forwarded':
         this.#state = { kind: 'forwarded', id, digest: outcome.digest, doc: outcome.doc };
+        break;
+      case 'movedAway':
+        this.#enter({ kind: 'lost', id });
         break;
       default:
         return unreachable(outcome);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ObjectId } from 'mongodb';
 import MongoSess from '../../src/index.js';
+import { Gates } from '../helpers/gates.js';
 import { Browser } from '../helpers/http.js';
 import { proxiedApp } from '../helpers/proxied-app.js';
 
@@ -69,5 +70,59 @@ describe(`0.4 upgrade races (${fixture.route})`, () => {
         assert.equal(data.owner, undefined, `round ${round}: a handed-out cookie reads the ended session`);
       }
     }
+  });
+
+  // Audit of d3b32e5, finding 6: without keys, within the 10 s grace after a 0.4 session moved,
+  // a guessed 0.4 id could read and write the session it became, and its regenerate() walked off
+  // with it (the victim then read {}). Only requests that began before the move are forwarded.
+  it('finding 6: a request with a guessed 0.4 id after the move never reaches the upgraded session', async () => {
+    const owner = 'victim';
+    const { cookie } = await legacySession({ owner });
+    const victim = new Browser();
+    await victim.jar.setCookie(cookie, fixture.app.url);
+    assert.equal((await fixture.app.run((s) => s.get('owner'), { browser: victim })).json(), owner, 'the victim moved it');
+    const attacker = { headers: { cookie } };
+    const read = await fixture.app.run((s) => s.get(), attacker);
+    assert.equal(read.json().owner, undefined, 'the attacker reads nothing');
+    const write = await fixture.app.run((s) => s.set({ owner: 'mallory' }), attacker);
+    assert.equal(write.json().error, 'MongoSessEndedError', write.body);
+    const regenerated = await fixture.app.run(async (s) => {
+      await s.regenerate().catch(() => undefined);
+      return s.get('owner');
+    }, attacker);
+    assert.equal(regenerated.json(), null, 'regenerate() takes nothing with it');
+    for (const reply of [read, write, regenerated]) {
+      assert.deepEqual(
+        reply.setCookie.filter((line) => line.startsWith('sess=')),
+        [],
+        "no cookie that could replace the victim's",
+      );
+    }
+    assert.equal((await fixture.app.run((s) => s.get('owner'), { browser: victim })).json(), owner, 'the victim keeps the session');
+    assert.equal(await MongoSess.countSessions({ owner: 'mallory' }), 0);
+  });
+
+  it('finding 6: a request that began before the move finished is still forwarded to the session it became', async () => {
+    const { cookie } = await legacySession({ owner: 'parallel' });
+    const gates = new Gates();
+    const gate = gates.open('parallel');
+    const parallel = fixture.app.run(
+      async (s) => {
+        await gates.pass('parallel');
+        await s.set({ second: true });
+        return s.get();
+      },
+      { headers: { cookie } },
+    );
+    await gate.atGate;
+    const mover = await fixture.app.run((s) => s.set({ first: true }), { headers: { cookie } });
+    gate.release();
+    const reply = await parallel;
+    assert.equal(reply.status, 200, reply.body);
+    assert.equal(reply.json().owner, 'parallel', 'forwarded');
+    const browser = new Browser();
+    await browser.jar.setCookie(mover.setCookie.find((line) => line.startsWith('sess=')) ?? '', fixture.app.url);
+    const data = (await fixture.app.run((s) => s.get(), { browser })).json();
+    assert.deepEqual([data.first, data.second], [true, true], 'both writes reached the one session');
   });
 });
