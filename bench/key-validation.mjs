@@ -134,4 +134,3 @@ for (const bytes of [2 * MB, 16 * MB]) {
   const times = Array.from({ length: RUNS + 1 }, () => timeOnce(() => buildSet(data, MB), true)).slice(1);
   console.log(`${bytes / MB} MB records`.padEnd(28), median(times).toFixed(3).padStart(14));
 }
-
