@@ -278,9 +278,13 @@ export class Session {
     switch (state.kind) {
       case 'unread': {
         const doc = await this.#db().sessions.find(this.#digestOf(state.id));
-        this.#enter(afterLookup(state.id, doc, this.#judge(), false));
-        if (this.#state.kind === 'live') await this.#touch(this.#state, false);
-        return this.#state;
+        const found = afterLookup(state.id, doc, this.#judge(), false);
+        this.#enter(found);
+        if (found.kind !== 'live') return found;
+        await this.#touch(found, false);
+        // Gone by the touch (expired and removed, ended, moved): the read that found it is still
+        // served what it found; from now on the session is lost (writes refused, no cookie).
+        return this.#state.kind === 'lost' ? found : this.#state;
       }
       case 'legacy':
         return this.#upgradeLegacy(state.id);

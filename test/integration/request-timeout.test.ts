@@ -3,40 +3,30 @@
 // holds each call before the server sees it, for 60% of the budget: each call alone would fit.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MongoClient, ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import { describeMessage } from '../../scripts/wire-messages.mjs';
 import MongoSess from '../../src/index.js';
-import { digestOfCookie, MONGODB_URI, uniqueDbName } from '../helpers/db.js';
+import { digestOfCookie } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
-import { sessionApp, type SessionApp } from '../helpers/session-app.js';
-import { type TcpProxy, tcpProxy } from '../helpers/tcp-proxy.js';
+import type { SessionApp } from '../helpers/session-app.js';
+import { relayedApp } from '../helpers/relayed-app.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const BUDGET = 1500;
 const HELD = 0.6 * BUDGET;
-const db = uniqueDbName('budget');
-const direct = new MongoClient(MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
+const fixture = relayedApp('budget');
+const { db, direct } = fixture;
 
 describe('operationTimeout is one budget per request', () => {
   let relay: TcpProxy;
   let app: SessionApp;
 
   before(async () => {
-    relay = await tcpProxy(MONGODB_URI);
-    await direct.connect();
-    await MongoSess.connect({ uri: relay.uri, db, operationTimeout: BUDGET, autoRemove: 'disabled', warn: () => undefined });
-    app = await sessionApp();
+    await fixture.start((uri) => MongoSess.connect({ uri, db, operationTimeout: BUDGET, autoRemove: 'disabled', warn: () => undefined }));
+    ({ relay, app } = fixture);
   });
 
-  after(async () => {
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await direct
-      .db(db)
-      .dropDatabase()
-      .catch(() => undefined);
-    await direct.close();
-    await relay.cut();
-  });
+  after(() => fixture.stop());
 
   /** Holds the next `command` message for HELD ms, then lets it through. */
   function slow(command: string): Promise<void> {
