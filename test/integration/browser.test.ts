@@ -228,8 +228,9 @@ describe('in Chromium', { skip: 'missing' in chromium ? chromium.missing : false
       }));
   });
 
-  // express-session (expressjs/session "concurrent requests" issues, e.g. #180) and PHP's manual
-  // for session_regenerate_id() (its warning on concurrent access with an unstable network): a
+  // expressjs/session#923 ("handle regenerate race condition": 2-3 requests fired at once while
+  // one regenerates) and PHP's manual for session_regenerate_id() (its warning that concurrent
+  // access, or an unstable network, can lose the session when the old id dies at once): a
   // page's parallel requests, still carrying the old cookie while /login regenerates the session,
   // answer after it and must not hand the browser back the old id.
   describe('parallel requests during a login regenerate()', () => {

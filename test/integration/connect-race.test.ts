@@ -1,8 +1,9 @@
-// connect() from many processes at once, and connect() racing close(): the failures users of
-// other stores report. connect-mongo's index creation racing across instances ("Index with name
-// ... already exists with different options", e.g. jdesboeufs/connect-mongo#255), and
-// connect-mongo#295 / #337 ("client.close() closes a client passed in"). Each child process is
-// plain JS on the build, with Node's default --unhandled-rejections=throw.
+// connect() from many processes at once, and connect() racing close(): failures users of other
+// stores report. Index creation from many instances at once (mongodb-js/connect-mongodb-session
+// #119: "Index with name: expires_1 already exists with different options" across micro-services),
+// and stores closing, or not closing, the client (jdesboeufs/connect-mongo#213, mongodb-js/
+// connect-mongodb-session#52). Each child process is plain JS on the build, with Node's default
+// --unhandled-rejections=throw.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';

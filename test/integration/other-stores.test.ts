@@ -49,9 +49,9 @@ describe('bugs reported against other session stores', () => {
     await appClient.close();
   });
 
-  // connect-mongo: "Error: Unable to find the session to touch" (jdesboeufs/connect-mongo#301 and
-  // others): the TTL monitor deleted the session between express-session's read and its touch,
-  // and the request failed. Here the document is deleted while the touch is held on its way.
+  // connect-mongo: "Error: Unable to find the session to touch" (jdesboeufs/connect-mongo#459,
+  // also #407 and #469): the TTL monitor deleted the session between express-session's read and
+  // its touch, and the request failed. Here the document is deleted while the touch is held.
   it('TTL delete between the read and the rolling touch: no error, this read served, later writes refused, no cookie clobbered', async () => {
     await connect({ expires: HOUR, rolling: true });
     const browser = new Browser();
@@ -82,9 +82,9 @@ describe('bugs reported against other session stores', () => {
     assert.equal(await sessions.countDocuments({ 'd.late': true }), 0, 'nothing written back');
   });
 
-  // express-session#161 ("multiple session middleware with different cookie options"): two
-  // instances in one app leaked each other's cookie settings. Each response here carries only
-  // the attributes of the options its session was made with.
+  // expressjs/session#161 (and #988): two session middlewares with different cookie options in
+  // one app, sharing one store, sent the last-made instance's cookie options. Each response here
+  // carries only the attributes of the options its session was made with.
   it('two session configurations in one app: each response carries only its own cookie attributes', async () => {
     await connect();
     const admin = { cookieName: 'admin_sess', path: '/admin', sameSite: 'strict', expires: 5 * MINUTE } as const;
