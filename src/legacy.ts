@@ -91,8 +91,9 @@ export type LegacyOutcome =
   | { kind: 'forwarded'; digest: SessionDigest; doc: SessionDocument }
   /**
    * Another request moved it shortly before this one began (its response carries the new cookie,
-   * which this response must not replace): nothing is served or written. The 0.4 id could be
-   * guessed, so a request that began after the move never reaches what the session became.
+   * which this response must not replace), and the cookie was not signed: nothing is served or
+   * written. An unsigned 0.4 id could be guessed, so such a request never reaches what the
+   * session became.
    */
   | { kind: 'movedAway' };
 
@@ -121,27 +122,30 @@ export class LegacySessions {
   /**
    * Finds the 0.4 session and, when `canMove`, moves it to a fresh id. The claim of the old
    * document (one findOneAndReplace of a live document by the forwarding tombstone) is atomic:
-   * of several requests with one 0.4 cookie one wins, and the others that began before the move
-   * finished are forwarded to the session it became, so they converge on one. A request that
-   * began after the move (within MOVE_GRACE_MS) is `movedAway`: it must not replace the new
-   * cookie, and a guessed 0.4 id must not reach the session. Later, the 0.4 id is simply dead.
-   * `clock` dates the move as late as possible (just before its claim), so that requests the
-   * browser sent in parallel count as having begun before it.
+   * of several requests with one 0.4 cookie one wins, and the others (those that began before the
+   * move finished and, when the cookie was signed, those within MOVE_GRACE_MS after it) are
+   * forwarded to the session it became, so they converge on one. An unsigned cookie's request
+   * that began after the move is `movedAway`: it must not replace the new cookie, and a guessed
+   * 0.4 id must not reach the session. Later, the 0.4 id is simply dead. `clock` dates the move
+   * as late as possible (just before its claim), so that requests the browser sent in parallel
+   * count as having begun before it.
    */
   async upgrade(
     sessions: SessionCollection,
     id: LegacyId,
     clock: () => number,
-    requestStart: number,
+    request: { start: number; signed: boolean },
     canMove: boolean,
   ): Promise<LegacyOutcome> {
+    const requestStart = request.start;
     const _id = new ObjectId(id);
     const now = clock();
     const found = await this.#attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
     if (isTombstone(found)) {
       if (!found.movedTo || !movedRecently(found, now, requestStart)) return { kind: 'gone' };
-      return endedDuring(found, requestStart) ? forward(sessions, this.#policy, found.movedTo, now) : { kind: 'movedAway' };
+      const parallel = request.signed || endedDuring(found, requestStart);
+      return parallel ? forward(sessions, this.#policy, found.movedTo, now) : { kind: 'movedAway' };
     }
     const times = legacyTimes(this.#policy, found, now);
     if (!isLive(this.#policy, times, now)) return { kind: 'gone' };

@@ -79,6 +79,8 @@ export class Session {
   /** The cookie came signed with an older key (or 0.4's SHA-1): re-sign it once the session is known live. */
   #resign = false;
   #bounded: { sessions: SessionCollection; legacy: LegacySessions | undefined } | undefined;
+  /** The cookie was accepted only with a valid signature (sessions with `keys`): its id was not guessed. */
+  readonly #signed: boolean;
 
   /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
   constructor(store: SessionStore, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
@@ -92,6 +94,7 @@ export class Session {
     this.#requestStart = store.now();
     const config = resolveSessionOptions(options);
     this.#cookie = new SessionCookie(req, res, config);
+    this.#signed = config.signer !== undefined;
 
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
@@ -506,7 +509,7 @@ export class Session {
   async #upgradeLegacy(id: Extract<SessionState, { kind: 'legacy' }>['id']): Promise<SessionState> {
     const { legacy, sessions } = this.#db();
     const outcome = legacy
-      ? await legacy.upgrade(sessions, id, this.#store.now, this.#requestStart, this.#cookie.writable)
+      ? await legacy.upgrade(sessions, id, this.#store.now, { start: this.#requestStart, signed: this.#signed }, this.#cookie.writable)
       : { kind: 'gone' as const };
     switch (outcome.kind) {
       case 'gone':

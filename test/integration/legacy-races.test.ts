@@ -3,6 +3,7 @@
 // server without it (FerretDB 1.x) the app talks to it through the serializing proxy.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Keygrip from 'keygrip';
 import { ObjectId } from 'mongodb';
 import MongoSess from '../../src/index.js';
 import { Gates } from '../helpers/gates.js';
@@ -10,6 +11,7 @@ import { Browser } from '../helpers/http.js';
 import { proxiedApp } from '../helpers/proxied-app.js';
 
 const PARALLEL = 12;
+const KEYS = ['legacy-race-secret-3f9a'];
 const ROUNDS = 5;
 const fixture = await proxiedApp('legacy_race');
 const { dbClient, db } = fixture;
@@ -28,25 +30,39 @@ describe(`0.4 upgrade races (${fixture.route})`, () => {
     return { _id, cookie: `sess=${_id.toHexString()}` };
   }
 
-  it(`${PARALLEL} parallel writers with one 0.4 cookie end in one session holding every key`, async () => {
-    for (let round = 0; round < ROUNDS; round++) {
-      const owner = `owner-${round}`;
-      const { cookie } = await legacySession({ owner });
-      const replies = await Promise.all(
-        Array.from({ length: PARALLEL }, (_, i) => fixture.app.run((s) => s.set({ [`k${i}`]: i }), { headers: { cookie } })),
-      );
-      assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]), replies.map((r) => r.body).join(' | '));
-      // Exactly one response hands out the new cookie: the winner's. The others were forwarded.
-      const handed = replies.flatMap((r) => r.setCookie.filter((line) => line.startsWith('sess=')));
-      assert.equal(handed.length, 1, `round ${round}: one new cookie, got ${handed.length}`);
-      assert.equal(await MongoSess.countSessions({ owner }), 1, `round ${round}: one session, not one per loser`);
-      const browser = new Browser();
-      await browser.jar.setCookie(handed[0] ?? '', fixture.app.url);
-      const data = (await fixture.app.run((s) => s.get(), { browser })).json();
-      for (let i = 0; i < PARALLEL; i++) assert.equal(data[`k${i}`], i, `round ${round}: k${i} kept`);
-      assert.equal(data.owner, owner);
-    }
-  });
+  // Signed the 0.4 way (Keygrip's SHA-1), the 0.4 id cannot have been guessed: every parallel
+  // writer is forwarded, also one that began just after the move. Unsigned, a writer that began
+  // after the move reaches nothing (audit finding 6) and its write is refused; none is lost silently.
+  for (const signed of [true, false]) {
+    it(`${PARALLEL} parallel writers with one ${signed ? 'signed' : 'unsigned'} 0.4 cookie end in one session holding every written key`, async () => {
+      const options = signed ? { keys: KEYS } : undefined;
+      for (let round = 0; round < ROUNDS; round++) {
+        const owner = `owner-${signed}-${round}`;
+        const { _id, cookie } = await legacySession({ owner });
+        const header = signed ? `${cookie}; sess.sig=${new Keygrip(KEYS).sign(`sess=${_id.toHexString()}`)}` : cookie;
+        const replies = await Promise.all(
+          Array.from({ length: PARALLEL }, (_, i) =>
+            fixture.app.run((s) => s.set({ [`k${i}`]: i }), { headers: { cookie: header }, ...(options ? { options } : {}) }),
+          ),
+        );
+        for (const reply of replies) {
+          if (signed || reply.status === 200) assert.equal(reply.status, 200, reply.body);
+          else assert.equal(reply.json().error, 'MongoSessEndedError', reply.body);
+        }
+        // Exactly one response hands out the new cookie: the winner's. The others were forwarded.
+        const handed = replies.flatMap((r) => r.setCookie.filter((line) => line.startsWith('sess=')));
+        assert.equal(handed.length, 1, `round ${round}: one new cookie, got ${handed.length}`);
+        assert.equal(await MongoSess.countSessions({ owner }), 1, `round ${round}: one session, not one per loser`);
+        const browser = new Browser();
+        for (const line of replies.flatMap((r) => r.setCookie)) await browser.jar.setCookie(line, fixture.app.url);
+        const data = (await fixture.app.run((s) => s.get(), { browser, ...(options ? { options } : {}) })).json();
+        replies.forEach((reply, i) => {
+          if (reply.status === 200) assert.equal(data[`k${i}`], i, `round ${round}: k${i} kept`);
+        });
+        assert.equal(data.owner, owner);
+      }
+    });
+  }
 
   it('an end() racing the move of a 0.4 session always wins: no live session is left', async () => {
     for (let round = 0; round < 12; round++) {
@@ -124,5 +140,20 @@ describe(`0.4 upgrade races (${fixture.route})`, () => {
     await browser.jar.setCookie(mover.setCookie.find((line) => line.startsWith('sess=')) ?? '', fixture.app.url);
     const data = (await fixture.app.run((s) => s.get(), { browser })).json();
     assert.deepEqual([data.first, data.second], [true, true], 'both writes reached the one session');
+  });
+
+  it('finding 6: with keys, a request with the signed 0.4 cookie just after the move is still forwarded (it was not guessed)', async () => {
+    const options = { keys: KEYS };
+    const { _id, cookie } = await legacySession({ owner: 'signed-late' });
+    const header = `${cookie}; sess.sig=${new Keygrip(KEYS).sign(`sess=${_id.toHexString()}`)}`;
+    const mover = await fixture.app.run((s) => s.get('owner'), { headers: { cookie: header }, options });
+    assert.equal(mover.json(), 'signed-late');
+    const late = await fixture.app.run((s) => s.get('owner'), { headers: { cookie: header }, options });
+    assert.equal(late.json(), 'signed-late', 'forwarded within the grace');
+    assert.deepEqual(
+      late.setCookie.filter((line) => line.startsWith('sess=')),
+      [],
+      'without a cookie of its own',
+    );
   });
 });
