@@ -135,7 +135,7 @@ async function open(config: StoreConfig, origin: Origin, events: SessionEvents):
     // replaces 0.4's TTL index at connect: all of them use the ending write concern.
     const legacyCollection = primaryCollection<LegacyDocument>(db, settings.collectionName, settings.endingWriteConcern);
     const removal = await prepareExpiry(collection, settings, warn, async (indexes) => {
-      if (settings.upgradeLegacySessions) await replaceLegacyTtlIndex(legacyCollection, indexes, new Date(now() + policy.expires), warn);
+      if (settings.upgradeLegacySessions) await replaceLegacyTtlIndex(legacyCollection, indexes, new Date(now() - policy.expires), warn);
     });
     await createDeviceIndexes(collection, devices.userKey, warn);
     await warnIfUpdatesAreNotAtomic(client, warn);

@@ -16,6 +16,9 @@ export const MAX_PATH_SEGMENTS = MONGODB_MAX_NESTING - 1;
 /** Keys that pollute prototypes when data is merged into objects by careless code. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** Every name `checkSegment` refuses whatever its characters: the prototype keys and `_bsontype`. */
+export const REFUSED_NAMES: ReadonlySet<string> = new Set([...FORBIDDEN_KEYS, '_bsontype']);
+
 export function invalid(message: string): never {
   throw new MongoSessValidationError(`${message}`);
 }
@@ -40,6 +43,20 @@ export function checkSegment(segment: string, where: () => string): void {
   if (segment.includes('\0')) invalid(`${where()} contains a NUL character`);
   if (FORBIDDEN_KEYS.has(segment)) invalid(`${where()} ${describeKey(segment)} is not allowed (prototype pollution)`);
   if (segment === '_bsontype') invalid(`${where()} "_bsontype" is not allowed: the driver would misread the object as a BSON type`);
+}
+
+/** Bytes of a BSON element's name (or a string's content) in UTF-8; short ASCII text without a native call. */
+export function utf8Bytes(text: string): number {
+  const length = text.length;
+  if (length > 32) return Buffer.byteLength(text, 'utf8');
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, 'utf8');
+  return length;
+}
+
+/** Whether `checkSegment` would accept `segment`, answered without building a message. */
+function isPlainSegment(segment: string): boolean {
+  if (segment.length === 0 || segment.charCodeAt(0) === 0x24 || segment.includes('\0')) return false;
+  return !REFUSED_NAMES.has(segment);
 }
 
 /** Whether `key` has more than `limit` dot-separated segments; stops scanning once it has. */
@@ -67,8 +84,10 @@ export function checkKey(key: unknown, action: 'set' | 'get' | 'del'): string[] 
   const segments = key.split('.');
   // `_id` is the session id (shown by get()), so neither it nor a path inside it is data.
   if (segments[0] === '_id') invalid('Cannot modify _id field.');
-  const where = () => `key ${describeKey(key)}:`;
-  for (const segment of segments) checkSegment(segment, where);
+  for (const segment of segments) {
+    // The common case without making a closure for an error message that is not needed.
+    if (!isPlainSegment(segment)) checkSegment(segment, () => `key ${describeKey(key)}:`);
+  }
   return segments;
 }
 
@@ -90,13 +109,18 @@ function someKeyBelow(node: PathNode): string {
  * MongoDB refuses an update that names both `a` and `a.b`; say so before sending it. The keys
  * go into a tree of their segments, so the check costs one step per segment. The same key
  * twice (`del('a', 'a')`) is no overlap.
+ *
+ * Returns the BSON bytes of the documents the paths need above their last segments (`a.b.c`
+ * needs documents `a` and `b`), each counted once however many keys share it: what a `$set` of
+ * these paths stores beyond its values where none of those documents exists yet.
  */
-export function checkNoOverlap(keys: readonly string[], paths: readonly (readonly string[])[]): void {
+export function checkNoOverlap(keys: readonly string[], paths: readonly (readonly string[])[]): number {
   const root: PathNode = { key: undefined, children: undefined };
+  let levelBytes = 0;
   paths.forEach((segments, index) => {
     const key = keys[index] as string;
     let node = root;
-    for (const segment of segments) {
+    for (const [depth, segment] of segments.entries()) {
       if (node.key !== undefined) overlap(node.key, key);
       node.children ??= new Map();
       let child = node.children.get(segment);
@@ -104,11 +128,14 @@ export function checkNoOverlap(keys: readonly string[], paths: readonly (readonl
         child = { key: undefined, children: undefined };
         node.children.set(segment, child);
       }
+      // A document holding what is below: type, name and NUL, size, terminator.
+      if (depth < segments.length - 1 && !child.children) levelBytes += 7 + utf8Bytes(segment);
       node = child;
     }
     if (node.children) overlap(key, someKeyBelow(node));
     node.key = key;
   });
+  return levelBytes;
 }
 
 function overlap(shorter: string, longer: string): never {

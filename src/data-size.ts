@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { MongoServerError, type Collection, type Filter } from 'mongodb';
 import { databaseError, MongoSessValidationError } from './errors.js';
 import type { SessionDocument } from './session-collection.js';
@@ -64,10 +65,14 @@ export function tooLargeError(maxBytes: number): MongoSessValidationError {
 }
 
 /**
- * The id of the probe document. Stored sessions are 43-character digests or ObjectIds, so no
- * session can ever have this one: the one `_id` not made by hashSessionId.
+ * The id of a probe document: one of its own for every probe, so that processes starting at
+ * once (a deployment's every instance) never meet on one document (one's clean-up would make
+ * another's read find nothing, and conclude the server cannot guard sizes). Stored sessions are
+ * 43-character digests or ObjectIds, so no session can ever have such an id (it has a ':').
  */
-const PROBE_ID = 'mongosess:size-probe' as SessionDigest;
+function probeId(): SessionDigest {
+  return `mongosess:size-probe:${randomBytes(8).toString('hex')}` as SessionDigest;
+}
 
 /**
  * Whether the server can apply `sizeFilter`: stores a probe document (an expired tombstone,
@@ -75,20 +80,21 @@ const PROBE_ID = 'mongosess:size-probe' as SessionDigest;
  * A server that refuses the filter, or evaluates it to no match, cannot guard sizes.
  */
 export async function probeSizeGuard(collection: Collection<SessionDocument>, dataField: string): Promise<boolean> {
+  const probe = probeId();
   try {
-    await collection.updateOne({ _id: PROBE_ID }, { $set: { ended: true, expiresAt: new Date(0) } }, { upsert: true });
+    await collection.updateOne({ _id: probe }, { $set: { ended: true, expiresAt: new Date(0) } }, { upsert: true });
   } catch (err) {
     throw databaseError('checking what the server supports', err);
   }
   let supported = false;
   try {
-    supported = (await collection.findOneAndDelete({ _id: PROBE_ID, ...sizeFilter(dataField, 16 * 1024 * 1024, 0) })) !== null;
+    supported = (await collection.findOneAndDelete({ _id: probe, ...sizeFilter(dataField, 16 * 1024 * 1024, 0) })) !== null;
   } catch (err) {
     if (!(err instanceof MongoServerError)) throw databaseError('checking what the server supports', err);
   }
   if (!supported)
     await collection
-      .deleteOne({ _id: PROBE_ID })
+      .deleteOne({ _id: probe })
       .catch((err: unknown) => Promise.reject(databaseError('checking what the server supports', err)));
   return supported;
 }

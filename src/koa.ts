@@ -3,7 +3,8 @@
  * imports the main entry by name, so it shares the one MongoSess and connection with it.
  * @packageDocumentation
  */
-import type { DefaultContext, DefaultState, Middleware } from 'koa';
+import { format } from 'node:util';
+import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } from 'koa';
 import MongoSess from 'mongosess';
 import type { Session, SessionOptions } from './framework-types.js';
 
@@ -23,7 +24,8 @@ declare module 'koa' {
  * Koa's default error handling removes every header set before an error except those in
  * `err.headers`. A session cookie set before the error must still reach the browser (a refused
  * late write's fresh cookie, the new id of `regenerate()` or of a moved 0.4 session, whose old id
- * is dead), so on any error this session's own Set-Cookie lines are copied there.
+ * is dead), so on any error this session's own Set-Cookie lines are copied there (for a thrown
+ * value that is not an Error, to the Error Koa makes of it).
  */
 export function session(options?: SessionOptions): Middleware<DefaultState, DefaultContext> {
   const name = options?.cookieName ?? 'sess';
@@ -33,9 +35,37 @@ export function session(options?: SessionOptions): Middleware<DefaultState, Defa
     try {
       await next();
     } catch (err) {
-      if (err instanceof Error) keepSetCookie(err, [ctx.res.getHeader('set-cookie') ?? []].flat().map(String).filter(own));
+      const setCookie = [ctx.res.getHeader('set-cookie') ?? []].flat().map(String).filter(own);
+      if (setCookie.length > 0) {
+        if (isError(err)) keepSetCookie(err, setCookie);
+        else if (err != null) keepThroughNonError(ctx, err, setCookie);
+      }
       throw err;
     }
+  };
+}
+
+/** Koa's test for an error (it takes errors from other realms too). */
+function isError(value: unknown): value is Error {
+  return Object.prototype.toString.call(value) === '[object Error]' || value instanceof Error;
+}
+
+/**
+ * Something other than an Error was thrown (`throw 'nope'`): Koa's error handling replaces it
+ * with a new Error and removes every header, so `err.headers` cannot be set on it. The value
+ * reaches the middleware above unchanged; if it reaches Koa's own handling, that handling gets
+ * the Error Koa would have made, carrying the session's Set-Cookie lines.
+ */
+function keepThroughNonError(ctx: Pick<ParameterizedContext, 'onerror'>, thrown: unknown, setCookie: string[]): void {
+  const onerror = ctx.onerror;
+  ctx.onerror = function (this: unknown, err: Error): void {
+    if (err !== thrown) {
+      onerror.call(this, err);
+      return;
+    }
+    const replaced = new Error(format('non-error thrown: %j', thrown));
+    keepSetCookie(replaced, setCookie);
+    onerror.call(this, replaced);
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { MongoServerError, ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
 import { databaseError, warning } from './errors.js';
-import { deadlineOf, endedDuring, isLive, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { deadlineOf, endedDuring, isLive, movedRecently, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import { attempt, type SessionCollection, type SessionDocument, type SessionSummary } from './session-collection.js';
 import type { SessionDigest } from './session-id.js';
 import type { TimeBudget } from './time-budget.js';
@@ -15,11 +15,7 @@ import { moveToNewId, type Moved } from './session-move.js';
 /** mongosess 0.4 used the ObjectId's 24 hex characters as the cookie value. */
 const LEGACY_ID_PATTERN = /^[0-9a-f]{24}$/;
 
-/**
- * How long after a move the 0.4 cookie still reaches the session it became: requests a browser
- * sent in parallel with the one that moved it arrive still carrying the 0.4 cookie.
- */
-export const MOVE_GRACE_MS = 10_000;
+export { MOVE_GRACE_MS } from './lifetime.js';
 
 /** dropIndex of an index that is not there (any more). */
 const INDEX_NOT_FOUND = 27;
@@ -28,36 +24,56 @@ const INDEX_NOT_FOUND = 27;
 export type LegacyId = string & { readonly __brand: 'LegacyId' };
 
 /**
- * A session document as mongosess 0.4 wrote it: the data at the top level. Once moved, it is
- * a tombstone that says where the session went (`movedTo`, the new document's digest), so that
- * parallel requests with the same 0.4 cookie find the one session it became.
+ * A document with a 0.4 id: either a live 0.4 session as 0.4 wrote it (`_id`, `createdAt` and
+ * the data at the top level: every other key, whatever its name, is the user's), or, once ended
+ * or moved, a tombstone that replaced it whole (see `isTombstone`), which says where the session
+ * went (`movedTo`, the new document's digest), so that parallel requests with the same 0.4 cookie
+ * find the one session it became.
  */
-export interface LegacyDocument extends StoredTimes {
+export interface LegacyDocument {
   _id: ObjectId;
-  movedTo?: SessionDigest;
   [key: string]: unknown;
 }
+
+/** The tombstone mongosess writes over a 0.4 session it ends or moves. */
+interface LegacyTombstone {
+  ended: true;
+  endedAt: Date;
+  expiresAt: Date;
+  movedTo?: SessionDigest;
+}
+
+/**
+ * Whether a document with a 0.4 id is a tombstone mongosess wrote. 0.4 stored `createdAt` in
+ * every session it created (`$setOnInsert`), and a tombstone replaces the document whole, so it
+ * has none: a 0.4 session whose data says `ended: true` is still a live session.
+ */
+function isTombstone(doc: LegacyDocument): doc is LegacyDocument & LegacyTombstone {
+  return !('createdAt' in doc) && doc['ended'] === true && doc['endedAt'] instanceof Date && doc['expiresAt'] instanceof Date;
+}
+
+/** The query clause that matches a 0.4 id's document only while it is not a tombstone. */
+const NOT_TOMBSTONE = { $or: [{ createdAt: { $exists: true } }, { ended: { $ne: true } }] };
 
 export function isLegacySessionId(value: unknown): value is LegacyId {
   return typeof value === 'string' && LEGACY_ID_PATTERN.test(value);
 }
 
-/** 0.4 kept the data at the top level of the document. */
+/** 0.4 kept the data at the top level of the document: everything but its own `_id` and `createdAt`. */
 export function legacyData(doc: LegacyDocument): Record<string, unknown> {
   // Rest syntax copies own properties as own properties, a stored `__proto__` key included
   // (an assignment loop would set the prototype instead).
-  const { _id, createdAt, expiresAt, deadline, ended, endedAt, movedTo, lifetime, ...data } = doc;
+  const { _id, createdAt, ...data } = doc;
   return data;
 }
 
-/** A 0.4 document's dates as 1.x keeps them: 0.4 expired sessions `expires` after `createdAt`. */
+/**
+ * A live 0.4 session's dates as 1.x keeps them: 0.4 expired sessions `expires` after
+ * `createdAt` (its TTL index), and nothing else in the document is a date of its own.
+ */
 export function legacyTimes(policy: LifetimePolicy, doc: LegacyDocument, now: number): StoredTimes {
-  const createdAt = doc.createdAt ?? new Date(now);
-  return {
-    createdAt,
-    expiresAt: doc.expiresAt ?? new Date(createdAt.getTime() + policy.expires),
-    ...(doc.ended ? { ended: true } : {}),
-  };
+  const createdAt = doc['createdAt'] instanceof Date ? doc['createdAt'] : new Date(now);
+  return { createdAt, expiresAt: new Date(createdAt.getTime() + policy.expires) };
 }
 
 /** What the first use of a 0.4 cookie found. */
@@ -69,10 +85,17 @@ export type LegacyOutcome =
   /** Moved to a fresh id (its cookie is the caller's to send). */
   | { kind: 'moved'; moved: Moved }
   /**
-   * Another request moved it (its response carries the new cookie): the session it became,
-   * known here only by its digest.
+   * Another request moved it while this one ran (its response carries the new cookie): the
+   * session it became, known here only by its digest.
    */
-  | { kind: 'forwarded'; digest: SessionDigest; doc: SessionDocument };
+  | { kind: 'forwarded'; digest: SessionDigest; doc: SessionDocument }
+  /**
+   * Another request moved it shortly before this one began (its response carries the new cookie,
+   * which this response must not replace), and the cookie was not signed: nothing is served or
+   * written. An unsigned 0.4 id could be guessed, so such a request never reaches what the
+   * session became.
+   */
+  | { kind: 'movedAway' };
 
 /** The 0.4 documents of the sessions collection. */
 export class LegacySessions {
@@ -99,31 +122,50 @@ export class LegacySessions {
   /**
    * Finds the 0.4 session and, when `canMove`, moves it to a fresh id. The claim of the old
    * document (one findOneAndReplace of a live document by the forwarding tombstone) is atomic:
-   * of several requests with one 0.4 cookie one wins, and the others (those that began before
-   * the move finished, or within MOVE_GRACE_MS after it) are forwarded to the session it became,
-   * so they converge on one. Later, the guessable 0.4 id is dead.
+   * of several requests with one 0.4 cookie one wins, and the others (those that began before the
+   * move finished and, when the cookie was signed, those within MOVE_GRACE_MS after it) are
+   * forwarded to the session it became, so they converge on one. An unsigned cookie's request
+   * that began after the move is `movedAway`: it must not replace the new cookie, and a guessed
+   * 0.4 id must not reach the session. Later, the 0.4 id is simply dead. `clock` dates the move
+   * as late as possible (just before its claim), so that requests the browser sent in parallel
+   * count as having begun before it.
    */
-  async upgrade(sessions: SessionCollection, id: LegacyId, now: number, requestStart: number, canMove: boolean): Promise<LegacyOutcome> {
+  async upgrade(
+    sessions: SessionCollection,
+    id: LegacyId,
+    clock: () => number,
+    request: { start: number; signed: boolean },
+    canMove: boolean,
+  ): Promise<LegacyOutcome> {
+    const requestStart = request.start;
     const _id = new ObjectId(id);
+    const now = clock();
     const found = await this.#attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
-    if (found.movedTo)
-      return recentlyMoved(found, now, requestStart) ? forward(sessions, this.#policy, found.movedTo, now) : { kind: 'gone' };
+    if (isTombstone(found)) {
+      if (!found.movedTo || !movedRecently(found, now, requestStart)) return { kind: 'gone' };
+      const parallel = request.signed || endedDuring(found, requestStart);
+      return parallel ? forward(sessions, this.#policy, found.movedTo, now) : { kind: 'movedAway' };
+    }
     const times = legacyTimes(this.#policy, found, now);
     if (!isLive(this.#policy, times, now)) return { kind: 'gone' };
     const data = legacyData(found);
     if (!canMove) return { kind: 'served', data, times };
     let movedBy: SessionDigest | undefined;
     const source = { times, deadline: deadlineOf(this.#policy, times), data };
-    const moved = await moveToNewId(sessions, this.#policy, now, source, async (newDigest) => {
-      const marker = { ...tombstoneTimes(this.#policy, now, true), movedTo: newDigest };
-      const claimed = await this.#attempt('moving the session', () =>
-        this.#collection.findOneAndReplace({ _id, ended: { $ne: true } }, marker, { returnDocument: 'before' }),
-      );
-      if (claimed && isLive(this.#policy, legacyTimes(this.#policy, claimed, now), now)) return legacyData(claimed);
-      // Lost the race: ended (an end() always wins), or moved by another request.
-      movedBy = (await this.#attempt('reading the session', () => this.#collection.findOne({ _id })))?.movedTo;
-      return null;
+    const moved = await moveToNewId(sessions, this.#policy, now, source, {
+      run: async (newDigest) => {
+        const marker = { ...tombstoneTimes(this.#policy, Math.max(now, clock()), true), movedTo: newDigest };
+        const claimed = await this.#attempt('moving the session', () =>
+          this.#collection.findOneAndReplace({ _id, ...NOT_TOMBSTONE }, marker, { returnDocument: 'before' }),
+        );
+        if (claimed && isLive(this.#policy, legacyTimes(this.#policy, claimed, now), now)) return legacyData(claimed);
+        // Lost the race: ended (an end() always wins), or moved by another request.
+        movedBy = movedToOf(await this.#attempt('reading the session', () => this.#collection.findOne({ _id })));
+        return null;
+      },
+      // Outside the request's time budget: the claim's reply was lost, and the copy may be all that is left.
+      landed: async (newDigest) => movedToOf(await attempt('reading the session', () => this.#collection.findOne({ _id }))) === newDigest,
     });
     if (moved) return { kind: 'moved', moved };
     return movedBy ? forward(sessions, this.#policy, movedBy, now) : { kind: 'gone' };
@@ -140,7 +182,8 @@ export class LegacySessions {
       this.#collection.findOneAndReplace({ _id: new ObjectId(id) }, tombstone, { returnDocument: 'before' }),
     );
     // Only within the grace: later the 0.4 id is dead, and a guessed one must not log anyone out.
-    if (before?.movedTo && recentlyMoved(before, now, requestStart)) await sessions.end(before.movedTo, tombstone);
+    if (before && isTombstone(before) && before.movedTo && movedRecently(before, now, requestStart))
+      await sessions.end(before.movedTo, tombstone);
   }
 
   /** Ends every live 0.4 session matching a query built by `query()`; returns how many. */
@@ -172,26 +215,31 @@ export class LegacySessions {
 
   /**
    * The query for live 0.4 sessions whose data matches `dataFilter` (keys as the 1.x data filter
-   * builds them, `d.<key>`: 0.4 kept the same keys at the top level).
+   * builds them, `d.<key>`: 0.4 kept the same keys at the top level). A live 0.4 session is one
+   * created less than `expires` ago (tombstones have no `createdAt`). `createdAt` is 0.4's own,
+   * never data, so a filter on a data key of that name looks at a path no 0.4 document has.
    */
   query(dataFilter: Record<string, unknown>, now: number): Filter<LegacyDocument> {
     const { expires, absoluteTimeout } = this.#policy;
-    const created = (ms: number) => ({ createdAt: { $gt: new Date(now - ms) } });
-    const clauses: Record<string, unknown>[] = [
-      { _id: { $type: 'objectId' }, ended: { $ne: true } },
-      // 0.4 documents get expiresAt when 1.x replaced their TTL index; before that, createdAt + expires.
-      { $or: [{ expiresAt: { $gt: new Date(now) } }, { expiresAt: { $exists: false }, ...created(expires) }] },
-    ];
-    if (absoluteTimeout > 0) clauses.push(created(absoluteTimeout));
+    const createdAfter = new Date(now - (absoluteTimeout > 0 ? Math.min(expires, absoluteTimeout) : expires));
     const topLevel: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(dataFilter)) topLevel[key.replace(/^d\./, '')] = value;
-    return { $and: [...clauses, topLevel] } as Filter<LegacyDocument>;
+    for (const [key, value] of Object.entries(dataFilter)) {
+      const path = key.replace(/^d\./, '');
+      topLevel[path === 'createdAt' || path.startsWith('createdAt.') ? `${NEVER_DATA}.${path}` : path] = value;
+    }
+    return { $and: [{ _id: { $type: 'objectId' }, createdAt: { $gt: createdAfter } }, topLevel] } as Filter<LegacyDocument>;
   }
 }
 
-/** Whether a moved 0.4 document still forwards: moved during this request, or within the grace. */
-function recentlyMoved(doc: LegacyDocument, now: number, requestStart: number): boolean {
-  return endedDuring(doc, requestStart) || (doc.endedAt !== undefined && now - doc.endedAt.getTime() <= MOVE_GRACE_MS);
+/**
+ * A path no 0.4 document has: inside its ObjectId `_id`. A query on `_id.<key>` treats the key
+ * as missing, as it is from every 0.4 session's data.
+ */
+const NEVER_DATA = '_id';
+
+/** Where a tombstone says its session went, if `doc` is one. */
+function movedToOf(doc: LegacyDocument | null): SessionDigest | undefined {
+  return doc && isTombstone(doc) ? doc.movedTo : undefined;
 }
 
 /** The session a moved 0.4 session became, if it is live. */
@@ -203,12 +251,14 @@ async function forward(sessions: SessionCollection, policy: LifetimePolicy, dige
 /**
  * mongosess 0.4 kept a TTL index on `createdAt` with `expires` baked in. It would delete
  * sessions by creation time (cutting rolling sessions short) and conflict with edits of
- * `expires`, so it is replaced: old documents get an `expiresAt` one lifetime from now.
+ * `expires`, so it is dropped, and the 0.4 sessions already past `expires` (`createdBefore`)
+ * are removed. Nothing is written into the others: every key of a 0.4 session but its `_id`
+ * and `createdAt` is the user's data.
  */
 export async function replaceLegacyTtlIndex(
   collection: Collection<LegacyDocument>,
   indexes: IndexDescriptionInfo[],
-  expiresAt: Date,
+  createdBefore: Date,
   warn: (message: string) => void,
 ): Promise<void> {
   const legacy = indexes.find((index) => {
@@ -217,8 +267,8 @@ export async function replaceLegacyTtlIndex(
   });
   if (!legacy?.name) return;
   try {
-    await collection.updateMany({ expiresAt: { $exists: false } }, { $set: { expiresAt } });
     await collection.dropIndex(legacy.name);
+    await collection.deleteMany({ _id: { $type: 'objectId' }, createdAt: { $lte: createdBefore } });
   } catch (err) {
     // Another instance starting at the same time dropped it first: fine.
     if (err instanceof MongoServerError && err.code === INDEX_NOT_FOUND) return;
@@ -227,7 +277,8 @@ export async function replaceLegacyTtlIndex(
   warn(
     warning(
       `replaced the TTL index "${legacy.name}" of mongosess 0.4 with per-session expiry dates; ` +
-        'existing sessions keep working and expire one lifetime from now at the latest.',
+        'existing 0.4 sessions keep working until expires after their creation, and move to the new dates on first use. ' +
+        '0.4 sessions that are never used again stay in the collection (never served); see MIGRATING.md to remove them.',
     ),
   );
 }

@@ -136,3 +136,15 @@ export function tombstoneTimes(policy: LifetimePolicy, now: number, heldData: bo
 export function endedDuring(doc: StoredTimes, requestStart: number): boolean {
   return doc.ended === true && doc.endedAt !== undefined && doc.endedAt.getTime() > requestStart;
 }
+
+/**
+ * How long after a move (a 0.4 session's upgrade, a regenerate()) the old id still reaches the
+ * session it became, for what must follow it: requests a browser sent in parallel with the one
+ * that moved it arrive still carrying the old cookie.
+ */
+export const MOVE_GRACE_MS = 10_000;
+
+/** Whether a moved session's tombstone still leads on: moved during this request, or within the grace. */
+export function movedRecently(doc: StoredTimes, now: number, requestStart: number): boolean {
+  return endedDuring(doc, requestStart) || (doc.endedAt !== undefined && now - doc.endedAt.getTime() <= MOVE_GRACE_MS);
+}

@@ -23,6 +23,8 @@ import type { ClientInfo, DeviceTimes } from './devices.js';
  */
 export interface SessionDocument extends StoredTimes, DeviceTimes {
   _id: SessionDigest;
+  /** A tombstone left by a move: where the session went (see Tombstone). */
+  movedTo?: SessionDigest;
   /** The user's data (see session-data.ts). */
   d?: Record<string, unknown>;
   /** Its handle (session-handle.ts), written with the document; absent on tombstones and on documents of 1.0. */
@@ -34,6 +36,8 @@ export interface Tombstone {
   ended: true;
   endedAt: Date;
   expiresAt: Date;
+  /** Left by a move (regenerate): the digest of the copy it moved to, so a move can tell its own claim. */
+  movedTo?: SessionDigest;
 }
 
 /** What `endAll` removes from the sessions it turns into tombstones: data, dates and device facts. */
@@ -215,9 +219,23 @@ export class SessionCollection {
     await this.#attempt('storing the session', () => this.#collection.insertOne({ ...doc, [HANDLE_FIELD]: handleOf(doc._id) }));
   }
 
-  /** Replaces the data of a session (a moved copy catching up with its original). */
+  /**
+   * Replaces the data of a session (a moved copy catching up with its original). The move has
+   * happened (its old id is ended), so this runs even when the request's time budget is spent.
+   */
   async replaceData(digest: SessionDigest, data: Record<string, unknown>): Promise<void> {
-    await this.#attempt('storing the session', () => this.#collection.updateOne({ _id: digest }, { $set: { [DATA_FIELD]: data } }));
+    // Never into a tombstone: an end() racing the move may have ended the copy already.
+    await attempt('storing the session', () =>
+      this.#collection.updateOne({ _id: digest, ended: { $ne: true } }, { $set: { [DATA_FIELD]: data } }),
+    );
+  }
+
+  /**
+   * Reads a session document outside the request's time budget: to find out whether a write
+   * whose reply never came (a spent budget, a lost connection) landed.
+   */
+  recheck(digest: SessionDigest): Promise<SessionDocument | null> {
+    return attempt('reading the session', () => this.#collection.findOne({ _id: digest }));
   }
 
   /**
@@ -275,9 +293,17 @@ export class SessionCollection {
     return docs.map((doc) => ({ ...doc, h: doc.h ?? handleOf(doc._id) }));
   }
 
-  /** Removes sessions (and tombstones) whose expiry is at or before `now`, via the expiresAt index. */
+  /**
+   * Removes sessions (and tombstones) whose expiry is at or before `now`, via the expiresAt index.
+   * A live 0.4 session (ObjectId `_id`, with `createdAt`) has no expiry of mongosess's: an
+   * `expiresAt` in it is the user's data.
+   */
   async sweep(now: Date): Promise<number> {
-    const result = await this.#attempt('removing expired sessions', () => this.#collection.deleteMany({ expiresAt: { $lte: now } }));
+    const query = {
+      expiresAt: { $lte: now },
+      $or: [{ _id: { $type: 'string' } }, { createdAt: { $exists: false } }],
+    } as Filter<SessionDocument>;
+    const result = await this.#attempt('removing expired sessions', () => this.#collection.deleteMany(query));
     return result.deletedCount;
   }
 }

@@ -22,18 +22,31 @@ export interface Moved {
 }
 
 /**
+ * The write that ends the old id of a move, and how to find out afterwards whether it landed.
+ * `run` (given the copy's digest) ends the old id and returns the data it held at that instant,
+ * or null if another request ended or moved it meanwhile. `landed` is asked only after `run`
+ * failed (a timeout, a lost connection, a `w: 'majority'` write under replication lag): it reads
+ * the old id again, outside the request's time budget, and says whether `run`'s write is there.
+ */
+export interface Claim {
+  run(newDigest: SessionDigest): Promise<Record<string, unknown> | null>;
+  landed(newDigest: SessionDigest): Promise<boolean>;
+}
+
+/**
  * Moves a live session to a fresh id without ever losing it (regenerate, 0.4 upgrade): the copy
- * is stored first, then `claim` (given the copy's digest) ends the old id and returns the data it held at that instant
- * (null if another request ended or moved it meanwhile: then the copy is dropped and null is
- * returned). The copy catches up if the data changed in between. If `claim` fails, the old
- * session is untouched (or its fate unknown), so the copy is dropped and the error rethrown.
+ * is stored first, then the claim ends the old id. If the claim lost (null), the copy is dropped
+ * and null is returned; the copy catches up if the data changed in between. If the claim failed,
+ * its fate is resolved: landed, the copy is the session now and the move succeeded (with the data
+ * as read); not landed, the copy is dropped and the error rethrown; unknown (the re-read failed
+ * too), the copy is kept, as it may be the only one left, and the error rethrown.
  */
 export async function moveToNewId(
   sessions: SessionCollection,
   policy: LifetimePolicy,
   now: number,
   source: MoveSource,
-  claim: (newDigest: SessionDigest) => Promise<Record<string, unknown> | null>,
+  claim: Claim,
 ): Promise<Moved | null> {
   const id = newSessionId();
   const { times, deadline, data, change = (same) => same } = source;
@@ -51,9 +64,11 @@ export async function moveToNewId(
   await sessions.insert(doc);
   let latest: Record<string, unknown> | null;
   try {
-    latest = await claim(doc._id);
+    latest = await claim.run(doc._id);
   } catch (err) {
-    await sessions.discard(doc._id).catch(noop);
+    const landed = await claim.landed(doc._id).catch(() => undefined);
+    if (landed === true) return { id, doc };
+    if (landed === false) await sessions.discard(doc._id).catch(noop);
     throw err;
   }
   if (latest === null) {
@@ -62,8 +77,10 @@ export async function moveToNewId(
   }
   if (!isDeepStrictEqual(latest, data)) {
     const caughtUp = change(latest);
-    await sessions.replaceData(doc._id, caughtUp);
-    doc.d = caughtUp;
+    // The old id is ended already: should the catch-up fail, the copy as read is still the session.
+    await sessions.replaceData(doc._id, caughtUp).then(() => {
+      doc.d = caughtUp;
+    }, noop);
   }
   return { id, doc };
 }

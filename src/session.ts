@@ -9,6 +9,7 @@ import {
   expiryFrom,
   isLive,
   liveFilter,
+  movedRecently,
   rollingExpiry,
   tombstoneExpiry,
   tombstoneTimes,
@@ -62,6 +63,9 @@ export type SessionUpdate = { [K in keyof SessionData]?: SessionData[K] } & Reco
 /** The keys SessionData names. */
 type KnownKey = keyof SessionData & string;
 
+/** How many moves during one request an end() follows: far more than parallel logins make. */
+const MAX_MOVES_FOLLOWED = 8;
+
 const ENDED_HERE = 'this session was ended with end(); the next request starts a new one';
 const GONE =
   'the session was ended, regenerated or expired before this write, so nothing was written; ' +
@@ -88,6 +92,8 @@ export class Session {
   #bounded: { sessions: SessionCollection; legacy: LegacySessions | undefined } | undefined;
   /** With connect's `recordClient`: stored with the session when this request creates it. */
   readonly #client: ClientInfo | undefined;
+  /** The cookie was accepted only with a valid signature (sessions with `keys`): its id was not guessed. */
+  readonly #signed: boolean;
 
   /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
   constructor(store: SessionStore, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
@@ -102,6 +108,7 @@ export class Session {
     const config = resolveSessionOptions(options);
     this.#cookie = new SessionCookie(nodeExchange(req, res), config);
     this.#client = store.devices.recordClient ? clientOf(req, config.trustProxy) : undefined;
+    this.#signed = config.signer !== undefined;
 
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
@@ -305,9 +312,13 @@ export class Session {
         if (doc && doc.ended !== true && !isLive(this.#store.policy, doc, this.#store.now())) {
           this.#ended(this.#digestOf(state.id), 'expired');
         }
-        this.#enter(afterLookup(state.id, doc, this.#judge(), false));
-        if (this.#state.kind === 'live') await this.#touch(this.#state);
-        return this.#state;
+        const found = afterLookup(state.id, doc, this.#judge(), false);
+        this.#enter(found);
+        if (found.kind !== 'live') return found;
+        await this.#touch(found, false);
+        // Gone by the touch (expired and removed, ended, moved): the read that found it is still
+        // served what it found; from now on the session is lost (writes refused, no cookie).
+        return this.#state.kind === 'lost' ? found : this.#state;
       }
       case 'legacy':
         return this.#upgradeLegacy(state.id);
@@ -352,7 +363,7 @@ export class Session {
     if (doc) {
       this.#enter({ kind: 'live', id: state.id, doc });
       if (expiresAt || (state.kind === 'fresh' && !state.cookieSent)) this.#sendCookie(state.id, doc);
-      if (!expiresAt && this.#state.kind === 'live') await this.#touch(this.#state);
+      if (!expiresAt && this.#state.kind === 'live') await this.#touch(this.#state, true);
       return;
     }
     // Nothing matched: the session is gone (or, guarded, too large; or, rolling blind, it has a
@@ -413,8 +424,13 @@ export class Session {
     return { live: { ...liveFilter(policy, now), ...sizeFilter(DATA_FIELD, policy.maxDataBytes, bytes) }, guarded: true };
   }
 
-  /** Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter. */
-  async #touch(state: Extract<SessionState, { kind: 'live' }>): Promise<void> {
+  /**
+   * Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter.
+   * The cookie goes out only for an id proven live by a write of this request (`written`, or the
+   * touch matched): a read alone proves nothing about the time after it, and a `regenerate()`
+   * that ran since must not have its new cookie replaced by this response's old one.
+   */
+  async #touch(state: Extract<SessionState, { kind: 'live' }>, written: boolean): Promise<void> {
     const { policy } = this.#store;
     const { sessions } = this.#db();
     if (!policy.rolling) return;
@@ -428,6 +444,9 @@ export class Session {
         return;
       }
       state.doc.expiresAt = target;
+    } else if (!written) {
+      // Nothing to extend: the cookie the client holds already expires with the session.
+      return;
     }
     this.#sendCookie(state.id, state.doc);
   }
@@ -438,7 +457,10 @@ export class Session {
     const { sessions, legacy } = this.#db();
     switch (state.kind) {
       case 'lost':
-        return true; // another request ended or moved it, and set the cookie
+        // Another request ended or moved it, and set the cookie; if it moved it, that session ends too.
+        if (isSessionId(state.id)) await this.#endMovedRecently(await sessions.find(this.#digestOf(state.id)), this.#store.now());
+        else await legacy?.end(sessions, state.id, this.#store.now(), this.#requestStart);
+        return true;
       case 'legacy':
       case 'legacyServed':
       case 'forwarded':
@@ -456,6 +478,7 @@ export class Session {
           await sessions.keepTombstoneUntil(digest, tombstoneExpiry(policy, now, false));
         }
         if (before && isLive(policy, before, now)) this.#ended(digest, 'end');
+        await this.#endMovedRecently(before, now);
         break;
       }
       case 'fresh':
@@ -467,6 +490,19 @@ export class Session {
     this.#state = { kind: 'ended', id: state.id };
     this.#cookie.clear();
     return true;
+  }
+
+  /**
+   * An end() racing a regenerate() always wins, as it does for 0.4 sessions: if the id was moved
+   * during this request or within MOVE_GRACE_MS (a logout the browser sent in parallel with a
+   * login), the session it moved to, and any it moved on to since, is ended too.
+   */
+  async #endMovedRecently(before: SessionDocument | null, now: number): Promise<void> {
+    const { policy } = this.#store;
+    const { sessions } = this.#db();
+    for (let hops = 0, at = before; hops < MAX_MOVES_FOLLOWED && at?.movedTo && movedRecently(at, now, this.#requestStart); hops++) {
+      at = await sessions.end(at.movedTo, tombstoneTimes(policy, now, true));
+    }
   }
 
   /** `set`, when given (`regenerate({ set })`), is stored with the new id in the same write that creates it. */
@@ -494,9 +530,12 @@ export class Session {
         data: state.doc.d ?? {},
         ...($set ? { change: (data: Record<string, unknown>) => applySet(data, $set) } : {}),
       };
-      const moved = await moveToNewId(sessions, policy, now, source, async () => {
-        const old = await sessions.end(oldDigest, tombstoneTimes(policy, now, true));
-        return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
+      const moved = await moveToNewId(sessions, policy, now, source, {
+        run: async (newDigest) => {
+          const old = await sessions.end(oldDigest, { ...tombstoneTimes(policy, now, true), movedTo: newDigest });
+          return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
+        },
+        landed: async (newDigest) => (await sessions.recheck(oldDigest))?.movedTo === newDigest,
       });
       if (!moved) {
         // Another request ended or moved it meanwhile: its data is gone, and its cookie is theirs.
@@ -557,8 +596,9 @@ export class Session {
    */
   async #upgradeLegacy(id: Extract<SessionState, { kind: 'legacy' }>['id']): Promise<SessionState> {
     const { legacy, sessions } = this.#db();
-    const now = this.#store.now();
-    const outcome = legacy ? await legacy.upgrade(sessions, id, now, this.#requestStart, this.#cookie.writable) : { kind: 'gone' as const };
+    const outcome = legacy
+      ? await legacy.upgrade(sessions, id, this.#store.now, { start: this.#requestStart, signed: this.#signed }, this.#cookie.writable)
+      : { kind: 'gone' as const };
     switch (outcome.kind) {
       case 'gone':
         this.#state = this.#startOver(false);
@@ -572,6 +612,9 @@ export class Session {
         break;
       case 'forwarded':
         this.#state = { kind: 'forwarded', id, digest: outcome.digest, doc: outcome.doc };
+        break;
+      case 'movedAway':
+        this.#enter({ kind: 'lost', id });
         break;
       default:
         return unreachable(outcome);

@@ -19,12 +19,26 @@ export interface TcpProxy {
    * that connection wait behind it; other connections flow.
    */
   hold(matches: (message: Buffer) => boolean): { atGate: Promise<void>; release: () => void };
+  /**
+   * Lets the next client message that `matches` reach the server, but holds the server's reply to
+   * it: `atGate` resolves once the reply is held, `release` passes it (and what followed it on
+   * that connection) on. The write has happened; only its answer is late.
+   */
+  holdReply(matches: (message: Buffer) => boolean): { atGate: Promise<void>; release: () => void };
 }
 
 interface Hold {
   matches: (message: Buffer) => boolean;
   reached: () => void;
   released: Promise<void>;
+}
+
+function gate(matches: (message: Buffer) => boolean): { hold: Hold; atGate: Promise<void>; release: () => void } {
+  let reached!: () => void;
+  let release!: () => void;
+  const atGate = new Promise<void>((resolve) => (reached = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return { hold: { matches, reached, released }, atGate, release };
 }
 
 /** Relays 127.0.0.1:<free port> to the host and port of `targetUri` (a single-host mongodb:// URI). */
@@ -35,6 +49,7 @@ export async function tcpProxy(targetUri: string): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let isDown = false;
   let hold: Hold | undefined;
+  let replyHold: Hold | undefined;
 
   const track = (s: Socket) => {
     sockets.add(s);
@@ -42,10 +57,12 @@ export async function tcpProxy(targetUri: string): Promise<TcpProxy> {
     s.on('error', () => undefined);
   };
 
-  /** Client to server, message by message, so that one message can be held back. */
+  /** Client to server, message by message, so that one message (or the reply to one) can be held back. */
   const relayClient = (client: Socket, upstream: Socket) => {
     const framer = new MessageFramer();
     let queue = Promise.resolve();
+    /** requestID of the message whose reply is to be held, with its hold. */
+    let awaited: { requestId: number; hold: Hold } | undefined;
     client.on('data', (chunk: Buffer) => {
       for (const message of framer.push(chunk)) {
         const held = hold?.matches(message) ? hold : undefined;
@@ -53,9 +70,28 @@ export async function tcpProxy(targetUri: string): Promise<TcpProxy> {
           hold = undefined;
           held.reached();
         }
+        if (replyHold?.matches(message)) {
+          awaited = { requestId: message.readInt32LE(4), hold: replyHold };
+          replyHold = undefined;
+        }
         queue = queue.then(async () => {
           if (held) await held.released;
           if (!upstream.destroyed) upstream.write(message);
+        });
+      }
+    });
+    const fromServer = new MessageFramer();
+    let replies = Promise.resolve();
+    upstream.on('data', (chunk: Buffer) => {
+      for (const message of fromServer.push(chunk)) {
+        const held = awaited && message.readInt32LE(8) === awaited.requestId ? awaited.hold : undefined;
+        if (held) {
+          awaited = undefined;
+          held.reached();
+        }
+        replies = replies.then(async () => {
+          if (held) await held.released;
+          if (!client.destroyed) client.write(message);
         });
       }
     });
@@ -70,7 +106,6 @@ export async function tcpProxy(targetUri: string): Promise<TcpProxy> {
     track(client);
     track(upstream);
     relayClient(client, upstream);
-    upstream.pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -94,11 +129,14 @@ export async function tcpProxy(targetUri: string): Promise<TcpProxy> {
       isDown = false;
     },
     hold: (matches) => {
-      let reached!: () => void;
-      let release!: () => void;
-      const atGate = new Promise<void>((resolve) => (reached = resolve));
-      hold = { matches, reached, released: new Promise<void>((resolve) => (release = resolve)) };
-      return { atGate, release };
+      const made = gate(matches);
+      hold = made.hold;
+      return { atGate: made.atGate, release: made.release };
+    },
+    holdReply: (matches) => {
+      const made = gate(matches);
+      replyHold = made.hold;
+      return { atGate: made.atGate, release: made.release };
     },
   };
 }

@@ -227,4 +227,70 @@ describe('in Chromium', { skip: 'missing' in chromium ? chromium.missing : false
         assert.match(await formPostFrom(page, crossSite, `${app.url}/`), /name: none; session cookie: none/);
       }));
   });
+
+  // expressjs/session#923 ("handle regenerate race condition": 2-3 requests fired at once while
+  // one regenerates) and PHP's manual for session_regenerate_id() (its warning that concurrent
+  // access, or an unstable network, can lose the session when the old id dies at once): a
+  // page's parallel requests, still carrying the old cookie while /login regenerates the session,
+  // answer after it and must not hand the browser back the old id.
+  describe('parallel requests during a login regenerate()', () => {
+    const db = uniqueDbName('browser_login');
+    const MINUTE = 60_000;
+    let app: TestServer;
+    let inside = 0;
+    let arrived: () => void = () => undefined;
+    let release: () => void = () => undefined;
+    let held = Promise.resolve();
+
+    before(async () => {
+      await MongoSess.connect({ uri: MONGODB_URI, db, autoRemove: 'interval', rolling: true, touchAfter: 10 * MINUTE });
+      app = await serve(async (req, res) => {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        if (!['/', '/set', '/login', '/slow'].includes(url.pathname)) {
+          res.writeHead(404).end();
+          return;
+        }
+        const session = new MongoSess(req, res);
+        if (url.pathname === '/set') await session.set({ name: url.searchParams.get('name') });
+        if (url.pathname === '/login') await session.regenerate();
+        const name = await session.get('name');
+        if (url.pathname === '/slow') {
+          inside++;
+          arrived();
+          await held; // answers only once the login has answered
+        }
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`name: ${String(name ?? 'none')}\n`);
+      });
+    });
+
+    after(async () => {
+      await app?.close();
+      await new Promise((resolve) => MongoSess.close(resolve));
+    });
+
+    it('three fetches with the old cookie run while /login regenerates: the browser ends holding the new id', () =>
+      inFreshProfile(async (page, context) => {
+        assert.match(await visit(page, `${app.url}/set?name=Ann`), /name: Ann/);
+        const old = (await cookieJar(context, app.url)).get('sess')?.value;
+        assert.ok(old);
+        inside = 0;
+        held = new Promise((resolve) => (release = resolve));
+        const allInside = new Promise<void>((resolve) => {
+          arrived = () => {
+            if (inside === 3) resolve();
+          };
+        });
+        const reads = page.evaluate(() => Promise.all([1, 2, 3].map(() => fetch('/slow').then((r) => r.text()))));
+        await allInside;
+        const login = await page.evaluate(() => fetch('/login').then((r) => r.text()));
+        assert.match(login, /name: Ann/);
+        const fresh = (await cookieJar(context, app.url)).get('sess')?.value;
+        assert.ok(fresh && fresh !== old, 'the login sent a new id');
+        release();
+        for (const text of await reads) assert.match(text, /name: Ann/);
+        assert.equal((await cookieJar(context, app.url)).get('sess')?.value, fresh, 'the browser still holds the new id');
+        assert.match(await visit(page, `${app.url}/`), /name: Ann/, 'and is logged in');
+      }));
+  });
 });

@@ -69,7 +69,7 @@ describe('maxDataBytes holds for the stored session', () => {
     }
     await collection.deleteOne({ _id: probeCheck });
     assert.equal(supported, matched, 'the probe agrees with what the filter does on this server');
-    assert.equal(await collection.countDocuments({ _id: 'mongosess:size-probe' as SessionDigest }), 0, 'the probe leaves nothing behind');
+    assert.equal(await collection.countDocuments({ _id: /^mongosess:size-probe/ as never }), 0, 'the probe leaves nothing behind');
     assert.equal(
       warnings.some((w) => /cannot evaluate \$bsonSize/.test(w)),
       !supported,

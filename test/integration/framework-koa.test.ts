@@ -38,6 +38,11 @@ function koaApp(inner?: Koa.Middleware): Koa {
         await ctx.session.set({ name });
         await ctx.session.regenerate();
         ctx.throw(403, 'forbidden after login');
+        break;
+      case '/login-then-throw-string':
+        await ctx.session.set({ name });
+        await ctx.session.regenerate();
+        throw 'not an Error';
     }
   });
   return app;
@@ -90,5 +95,18 @@ describe('mongosess/koa', () => {
     const after = await browser.cookie(server.url, 'sess');
     assert.ok(after && after !== before, `the new id reached the browser: ${JSON.stringify(reply.setCookie)}`);
     assert.equal((await browser.get(`${server.url}/name`)).body, 'bob');
+  });
+
+  // Audit of d3b32e5, finding 9: a non-Error thrown after regenerate() dropped the new cookie
+  // (Koa replaces the value with a new Error and removes every header), so the user was logged out.
+  it('finding 9: a non-Error thrown after regenerate() still sends the new id', async () => {
+    const browser = new Browser();
+    await browser.get(`${server.url}/set?name=ann`);
+    const before = await browser.cookie(server.url, 'sess');
+    const reply = await browser.get(`${server.url}/login-then-throw-string?name=carl`);
+    assert.equal(reply.status, 500);
+    const after = await browser.cookie(server.url, 'sess');
+    assert.ok(after && after !== before, `the new id reached the browser: ${JSON.stringify(reply.setCookie)}`);
+    assert.equal((await browser.get(`${server.url}/name`)).body, 'carl');
   });
 });

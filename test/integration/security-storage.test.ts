@@ -169,7 +169,9 @@ describe('security: ids at rest, regenerate, guessing', () => {
       for (const id of [oldB, sidC]) {
         const tombstone = await collection.findOne({ _id: digest(id) as never });
         assert.ok(tombstone);
-        assert.deepEqual(Object.keys(tombstone).sort(), ['_id', 'ended', 'endedAt', 'expiresAt'], 'a tombstone keeps no data');
+        // A regenerate()'s tombstone also names the digest it moved to, so a move can tell its own claim.
+        const fields = id === oldB ? ['_id', 'ended', 'endedAt', 'expiresAt', 'movedTo'] : ['_id', 'ended', 'endedAt', 'expiresAt'];
+        assert.deepEqual(Object.keys(tombstone).sort(), fields, 'a tombstone keeps no data');
         assert.equal(tombstone['ended'], true);
       }
 
@@ -239,7 +241,8 @@ describe('security: ids at rest, regenerate, guessing', () => {
 
         assert.equal((await target.run((s) => s.get('user'), { browser })).json(), 'ann', 'the owner keeps the session');
         const old = await collection.findOne({ _id: digest(oldId) as never });
-        assert.deepEqual(Object.keys(old ?? {}).sort(), ['_id', 'ended', 'endedAt', 'expiresAt'], 'the old id is a tombstone');
+        assert.deepEqual(Object.keys(old ?? {}).sort(), ['_id', 'ended', 'endedAt', 'expiresAt', 'movedTo'], 'the old id is a tombstone');
+        assert.equal(old?.['movedTo'], digest(regenerated._id), 'naming the digest (never the id) it moved to');
         assert.deepEqual((await collection.findOne({ _id: digest(regenerated._id) as never }))?.['d'], { user: 'ann', cart: [1, 2] });
       });
     }
@@ -255,7 +258,11 @@ describe('security: ids at rest, regenerate, guessing', () => {
       const handed = cookieValue(write, 'sess');
       assert.ok(handed !== oldId && handed !== newId, 'the writer is handed a fresh id');
       const old = await collection.findOne({ _id: digest(oldId) as never });
-      assert.deepEqual(Object.keys(old ?? {}).sort(), ['_id', 'ended', 'endedAt', 'expiresAt'], 'the tombstone stays a tombstone');
+      assert.deepEqual(
+        Object.keys(old ?? {}).sort(),
+        ['_id', 'ended', 'endedAt', 'expiresAt', 'movedTo'],
+        'the tombstone stays a tombstone',
+      );
       assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann', 'the new session is untouched');
       assert.equal((await app.run((s) => s.get('role'), { browser })).json(), null, 'nothing leaked into the new session');
     });
