@@ -121,6 +121,15 @@ export interface ConnectOptions {
    */
   maxDataBytes?: number;
   /**
+   * Make the `_id` of `get()`'s whole session non-enumerable: still readable as `data._id`, but
+   * left out by `JSON.stringify` (so `res.json(await session.get())`), spreads, `Object.keys` and
+   * loggers, so a page script cannot learn the HttpOnly cookie's value from a response that echoes
+   * the session. Recommended for new code. `false` keeps it an ordinary property, as in mongosess
+   * 0.4 (whose apps may send the session, `_id` included, on purpose).
+   * @default false
+   */
+  hideId?: boolean;
+  /**
    * Find sessions written by mongosess 0.4 (24-hex ObjectId cookies) and move each, on first
    * use, to a fresh random hashed id. Also replaces 0.4's TTL index on `createdAt`.
    * @default true
@@ -172,6 +181,7 @@ export const CONNECT_OPTIONS = {
   absoluteTimeout: option(0, milliseconds),
   operationTimeout: option(DEFAULT_OPERATION_TIMEOUT_MS, positiveMs),
   maxDataBytes: option(DEFAULT_MAX_DATA_BYTES, positiveInteger),
+  hideId: option(false, boolean),
   upgradeLegacySessions: option(true, boolean),
   writeConcern: option<WriteConcernSettings>(DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern),
   now: option<() => number>(Date.now, fn),
@@ -244,6 +254,7 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
       touchAfter,
       absoluteTimeout: options.absoluteTimeout,
       maxDataBytes: options.maxDataBytes,
+      hideId: options.hideId,
     },
     now: options.now,
     warn: options.warn,

@@ -11,6 +11,8 @@ import { buildDataFilter } from './data-filter.js';
 export interface SessionPolicy extends LifetimePolicy {
   /** The largest `set()` payload, in bytes of BSON. */
   readonly maxDataBytes: number;
+  /** get()'s `_id` is not enumerable (connect's `hideId`). */
+  readonly hideId: boolean;
 }
 
 /** The collaborators of every Session of one connection. */

@@ -257,14 +257,23 @@ export class Session {
   }
 
   #view(state: SessionState): SessionView {
+    const { hideId } = this.#store.policy;
     switch (state.kind) {
       case 'live':
       case 'forwarded':
-        return withId({ ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...state.doc.d }, state.id);
+        return withId(
+          { _id: state.id, ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...state.doc.d },
+          state.id,
+          hideId,
+        );
       case 'legacyServed':
-        return withId({ ...(state.times.createdAt ? { createdAt: state.times.createdAt } : {}), ...state.data }, state.id);
+        return withId(
+          { _id: state.id, ...(state.times.createdAt ? { createdAt: state.times.createdAt } : {}), ...state.data },
+          state.id,
+          hideId,
+        );
       default:
-        return withId({}, state.id);
+        return withId({ _id: state.id }, state.id, hideId);
     }
   }
 
@@ -560,12 +569,13 @@ function unreachable(value: never): never {
 }
 
 /**
- * The whole session as get() gives it. `_id` is the session id, readable as in 0.4
- * (`data._id`) but not enumerable: `res.json(await session.get())`, a spread or a log line would
- * otherwise hand the cookie to page scripts and defeat HttpOnly. It is always the cookie's id,
+ * The whole session as get() gives it. `_id` is the session id, an ordinary property as in 0.4
+ * (whose apps and tests send `JSON.stringify(session)` and read its `_id`); with `hideId` it is
+ * not enumerable, so `res.json(await session.get())`, a spread or a log line cannot hand the
+ * cookie to page scripts. It comes first (`data` starts with it) and is always the cookie's id,
  * whatever the stored data holds.
  */
-function withId(data: Record<string, unknown>, id: string): SessionView {
-  Object.defineProperty(data, '_id', { value: id, enumerable: false, writable: true, configurable: true });
+function withId(data: { _id: string } & Record<string, unknown>, id: string, hide: boolean): SessionView {
+  Object.defineProperty(data, '_id', { value: id, enumerable: !hide, writable: true, configurable: true });
   return data as SessionView;
 }

@@ -295,26 +295,44 @@ describe('hardening from the security review', () => {
     assert.deepEqual((await stored(view._id))?.['d'], { user: 'eve', visits: 1 });
   });
 
-  it("get()'s whole session does not hand the id to page scripts: res.json(await session.get()) holds no _id, yet data._id reads it", async () => {
-    const browser = new Browser();
-    await app.run((s) => s.set({ user: 'ann' }), { browser });
-    const sid = await browser.cookie(app.url, 'sess');
+  /** What an app would write of `get()`'s whole session: plain JSON.stringify (as res.json() does), a spread, its keys. */
+  async function echoedSession(browser: Browser) {
     const reply = await app.run(
       async (s, _req, res) => {
         const data = await s.get();
         res.writeHead(200, { 'content-type': 'application/json' });
-        // What an app would write: plain JSON.stringify, as res.json() does.
         res.end(JSON.stringify({ data, spread: { ...data }, keys: Object.keys(data), readable: data._id === s.sid }));
       },
       { browser },
     );
+    return { body: reply.body, ...reply.json() };
+  }
+
+  it("get()'s whole session holds _id as an ordinary property by default, as in 0.4: JSON.stringify(session) carries it", async () => {
+    const browser = new Browser();
+    await app.run((s) => s.set({ user: 'ann' }), { browser });
+    const sid = await browser.cookie(app.url, 'sess');
+    const { data, spread, keys, readable } = await echoedSession(browser);
+    assert.deepEqual(data, { _id: sid, createdAt: data.createdAt, user: 'ann' });
+    assert.deepEqual(spread, data);
+    assert.deepEqual(keys, ['_id', 'createdAt', 'user'], '_id comes first, as in the 0.4 document');
+    assert.equal(readable, true);
+    const fresh = await echoedSession(new Browser());
+    assert.deepEqual(fresh.keys, ['_id'], 'a new visitor is { _id }');
+  });
+
+  it("with hideId, get()'s whole session does not hand the id to page scripts: JSON, spreads and keys skip _id, yet data._id reads it", async () => {
+    await fixture.reconnect({ hideId: true });
+    const browser = new Browser();
+    await app.run((s) => s.set({ user: 'ann' }), { browser });
+    const sid = await browser.cookie(app.url, 'sess');
+    const { body, data, spread, keys, readable } = await echoedSession(browser);
     assert.ok(sid);
-    assert.ok(!reply.body.includes(sid), 'the session id is not in the JSON');
-    const { data, spread, keys, readable } = reply.json();
+    assert.ok(!body.includes(sid), 'the session id is not in the JSON');
     assert.deepEqual(data, { createdAt: data.createdAt, user: 'ann' });
     assert.deepEqual(spread, data);
     assert.deepEqual(keys, ['createdAt', 'user']);
-    assert.equal(readable, true, '0.4 code reading data._id still gets the id');
+    assert.equal(readable, true, 'code reading data._id still gets the id');
   });
 
   it('lowering absoluteTimeout shortens existing sessions: a 24 h session is not served at 9 h under an 8 h cap', async () => {
