@@ -1,4 +1,5 @@
 import { MongoClient, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
+import type { Warn } from './errors.js';
 import type { SessionPolicy } from './session-store.js';
 import { DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern, type EndingWriteConcern } from './write-concern.js';
 import {
@@ -150,10 +151,12 @@ export interface ConnectOptions {
    */
   now?: () => number;
   /**
-   * Where mongosess's few warnings go (for example the TTL fallback).
+   * Where mongosess's few warnings go (for example the TTL fallback), with the error behind the
+   * warning when there is one: also the error of an operation whose promise nobody handled (no
+   * callback, no `await`, no `.catch()`), which would otherwise be an unhandled rejection.
    * @default a `process.emitWarning` of type 'MongoSessWarning'
    */
-  warn?: (message: string) => void;
+  warn?: Warn;
 }
 
 const positiveMs = (name: string, value: unknown, fallback: number): number => milliseconds(name, value, fallback, { allowZero: false });
@@ -185,7 +188,7 @@ export const CONNECT_OPTIONS = {
   upgradeLegacySessions: option(true, boolean),
   writeConcern: option<WriteConcernSettings>(DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern),
   now: option<() => number>(Date.now, fn),
-  warn: option<(message: string) => void>(emitWarning, fn),
+  warn: option<Warn>(emitWarning, fn),
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
 
 /** How to reach the server and keep the collection: what the connection manager needs. */
@@ -209,7 +212,7 @@ export interface StoreConfig {
   connection: ConnectionSettings;
   policy: SessionPolicy;
   now: () => number;
-  warn: (message: string) => void;
+  warn: Warn;
 }
 
 function emitWarning(message: string): void {

@@ -1,6 +1,6 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
-import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning } from './errors.js';
+import { CONNECT_OPTIONS, resolveConnectOptions, type StoreConfig } from './connect-options.js';
+import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning, type Warn } from './errors.js';
 import { probeSizeGuard } from './data-size.js';
 import { DATA_FIELD } from './session-data.js';
 import { prepareExpiry } from './expiry-index.js';
@@ -13,7 +13,7 @@ import { startSweeper } from './sweeper.js';
 /** What a connection was made from: the options as given, and where its warnings go. */
 interface Origin {
   options: unknown;
-  warn: (message: string) => void;
+  warn: Warn;
 }
 
 interface Connected {
@@ -101,6 +101,13 @@ export class ConnectionManager {
     return this.#state.kind === 'connected';
   }
 
+  /** Where warnings go now: the connection's (or the one being made) `warn`, else connect's default. */
+  warn(): Warn {
+    const state = this.#state;
+    const origin = state.kind === 'connected' ? state.connection.origin : state.kind === 'connecting' ? state.origin : undefined;
+    return origin?.warn ?? CONNECT_OPTIONS.warn.default;
+  }
+
   /** What sessions work with; throws the old package's error before `connect()` finished. */
   store(): SessionStore {
     if (this.#state.kind !== 'connected') {
@@ -140,7 +147,7 @@ async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
     }
     const sessions = new SessionCollection(collection, settings.endingWriteConcern);
     const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
-    const store: SessionStore = { sessions, legacy, policy, now, sizeGuard, requestTimeout: settings.requestTimeout };
+    const store: SessionStore = { sessions, legacy, policy, now, sizeGuard, requestTimeout: settings.requestTimeout, warn };
     const stopSweeper =
       removal === 'interval' ? startSweeper(() => sessions.sweep(new Date(now())), settings.autoRemoveInterval, warn) : undefined;
     return { origin, store, client, ownsClient, stopSweeper };
@@ -181,7 +188,7 @@ function warnIfOptionsChanged(origin: Origin, options: unknown): void {
  * Retryable writes (on by default) let a write that met a failover or a network error be
  * retried once on the new primary; without them an election fails the request.
  */
-function warnIfWritesAreNotRetried(client: MongoClient, warn: (message: string) => void): void {
+function warnIfWritesAreNotRetried(client: MongoClient, warn: Warn): void {
   if (client.options.retryWrites !== false) return;
   warn(
     warning(
@@ -200,7 +207,7 @@ let warnedNotAtomic = false;
  * live session can land after an end() and overwrite its tombstone. Per-key atomic updates
  * need MongoDB; say so rather than pretend, once per process (not at every connect()).
  */
-async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: (message: string) => void): Promise<void> {
+async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: Warn): Promise<void> {
   if (warnedNotAtomic) return;
   // Detection only: a server that refuses buildInfo is not FerretDB 1.x, so there is nothing to say.
   const info = await client

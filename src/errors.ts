@@ -14,15 +14,66 @@ export function warning(message: string): string {
   return PREFIX + message;
 }
 
+/** Where mongosess's warnings go (connect's `warn`): the message, and the error behind it if there is one. */
+export type Warn = (message: string, error?: Error) => void;
+
+/**
+ * Passes a warning to `warn`. Nobody awaits the code that warns (a sweep, a promise nobody
+ * handled), so if `warn` itself throws, the warning goes to `process.emitWarning` instead, saying
+ * that `warn` threw (with its error's name only: its message could say anything), rather than
+ * becoming an uncaught exception or an unhandled rejection.
+ */
+export function reportWarning(warn: Warn, message: string, error?: Error): void {
+  try {
+    warn(message, error);
+  } catch (err) {
+    const name = err instanceof Error ? err.name : typeof err;
+    process.emitWarning(`${message}; reported here because the warn option threw (${name})`, 'MongoSessWarning');
+  }
+}
+
+/**
+ * Reports an operation's error that nobody handled (no callback, no await, no .catch): through
+ * `warn`, with the error, instead of an unhandled rejection that would end the process.
+ */
+export function reportUnhandled(warn: Warn, operation: string, err: MongoSessError): void {
+  const message = err.message.startsWith(PREFIX) ? err.message.slice(PREFIX.length) : err.message;
+  const detail = /[.!?]$/.test(message) ? message : `${message}.`;
+  reportWarning(
+    warn,
+    warning(
+      `${operation} failed, and nothing handled its promise (no callback, await or .catch()): ${err.name} (status ${err.status}): ` +
+        `${detail} Pass a callback or handle the promise to act on the error.`,
+    ),
+    err,
+  );
+}
+
 /** Base class of every error mongosess raises. Its message is prefixed with `mongosess: `. */
 export class MongoSessError extends Error {
   override get name(): string {
     return 'MongoSessError';
   }
 
+  /**
+   * The HTTP status a server should answer with: Express's, Koa's and Fastify's error handlers
+   * read `status` (or `statusCode`). A plain property, as frameworks write it back (Koa does).
+   */
+  status: number;
+
+  /** The same as `status`, under the name Fastify reads first. */
+  statusCode: number;
+
   constructor(message: string, options?: { cause?: unknown }) {
     // One prefix, also for a message that already carries it (code written against earlier versions).
     super(message.startsWith(PREFIX) ? message : PREFIX + message, options);
+    this.status = this.defaultStatus;
+    this.statusCode = this.status;
+  }
+
+  /** The status of this kind of error: 500 unless a subclass says otherwise. */
+  protected get defaultStatus(): number {
+    return 500;
   }
 }
 
@@ -38,6 +89,11 @@ export class MongoSessNotConnectedError extends MongoSessError {
   override get name(): string {
     return 'MongoSessNotConnectedError';
   }
+
+  /** 503 Service Unavailable: the database is not there yet. */
+  protected override get defaultStatus(): number {
+    return 503;
+  }
 }
 
 /**
@@ -48,6 +104,11 @@ export class MongoSessNotConnectedError extends MongoSessError {
 export class MongoSessValidationError extends MongoSessError {
   override get name(): string {
     return 'MongoSessValidationError';
+  }
+
+  /** 400 Bad Request: the input was refused; retrying it as is fails again. */
+  protected override get defaultStatus(): number {
+    return 400;
   }
 }
 
@@ -60,12 +121,22 @@ export class MongoSessEndedError extends MongoSessError {
   override get name(): string {
     return 'MongoSessEndedError';
   }
+
+  /** 409 Conflict: another request ended the session first. */
+  protected override get defaultStatus(): number {
+    return 409;
+  }
 }
 
 /** The database failed or could not be reached. The driver's error is the `cause`. */
 export class MongoSessDatabaseError extends MongoSessError {
   override get name(): string {
     return 'MongoSessDatabaseError';
+  }
+
+  /** 503 Service Unavailable: the database failed or could not be reached; the request can be retried. */
+  protected override get defaultStatus(): number {
+    return 503;
   }
 }
 

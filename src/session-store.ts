@@ -6,6 +6,7 @@ import type { LegacySessions } from './legacy.js';
 import { liveFilter, tombstoneTimes, type LifetimePolicy } from './lifetime.js';
 import type { SessionCollection, SessionSummary } from './session-collection.js';
 import { buildDataFilter } from './data-filter.js';
+import type { Warn } from './errors.js';
 
 /** The session settings of `connect()`, resolved: how sessions live, and what they may hold. */
 export interface SessionPolicy extends LifetimePolicy {
@@ -26,6 +27,8 @@ export interface SessionStore {
   readonly sizeGuard: boolean;
   /** connect's `operationTimeout` for each request's database calls together; undefined with the caller's own client. */
   readonly requestTimeout: number | undefined;
+  /** connect's `warn`: where an operation's error goes when nobody handles its promise. */
+  readonly warn: Warn;
 }
 
 /** The query for live (1.x) sessions whose data matches a user's filter. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
-import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
+import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError, reportUnhandled } from './errors.js';
 import { isLegacySessionId, type LegacySessions } from './legacy.js';
 import {
   creationTimes,
@@ -119,15 +119,19 @@ export class Session {
   get(key: string, callback: Callback<unknown>): undefined;
   get(...args: unknown[]): CompatPromise<unknown> | undefined {
     const [[key], callback] = splitCallback(args);
-    return deliver(() => {
-      if (key !== undefined && typeof key !== 'string') {
-        throw new MongoSessValidationError(`get() takes a string key, got: ${typeof key}`);
-      }
-      return this.#enqueue(async () => {
-        const view = this.#view(await this.#settle());
-        return key === undefined ? view : readPath(view, key.split('.'));
-      });
-    }, callback);
+    return deliver(
+      () => {
+        if (key !== undefined && typeof key !== 'string') {
+          throw new MongoSessValidationError(`get() takes a string key, got: ${typeof key}`);
+        }
+        return this.#enqueue(async () => {
+          const view = this.#view(await this.#settle());
+          return key === undefined ? view : readPath(view, key.split('.'));
+        });
+      },
+      callback,
+      this.#unhandled('get()'),
+    );
   }
 
   /** Stores the given keys in one atomic `$set`; other keys are untouched. Resolves true. */
@@ -135,15 +139,19 @@ export class Session {
   set(data: SessionUpdate, callback: Callback<boolean>): undefined;
   set(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [[data], callback] = splitCallback(args, 1);
-    return deliver(() => {
-      const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes);
-      return this.#enqueue(async () => {
-        const state = await this.#writable();
-        if (Object.keys($set).length === 0) return true;
-        await this.#write(state, { $set }, bytes);
-        return true;
-      });
-    }, callback);
+    return deliver(
+      () => {
+        const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes);
+        return this.#enqueue(async () => {
+          const state = await this.#writable();
+          if (Object.keys($set).length === 0) return true;
+          await this.#write(state, { $set }, bytes);
+          return true;
+        });
+      },
+      callback,
+      this.#unhandled('set()'),
+    );
   }
 
   /** Removes the given keys in one atomic `$unset`. Resolves true. */
@@ -151,16 +159,20 @@ export class Session {
   del(...keysThenCallback: [...keys: string[], callback: Callback<boolean>]): undefined;
   del(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [keys, callback] = splitCallback(args);
-    return deliver(() => {
-      const $unset = buildUnset(keys);
-      return this.#enqueue(async () => {
-        const state = await this.#writable({ lostIsFine: true });
-        // Nothing is stored under an id this object made and never wrote, nor under a lost one.
-        if (keys.length === 0 || state.kind === 'fresh' || state.kind === 'lost') return true;
-        await this.#write(state, { $unset });
-        return true;
-      });
-    }, callback);
+    return deliver(
+      () => {
+        const $unset = buildUnset(keys);
+        return this.#enqueue(async () => {
+          const state = await this.#writable({ lostIsFine: true });
+          // Nothing is stored under an id this object made and never wrote, nor under a lost one.
+          if (keys.length === 0 || state.kind === 'fresh' || state.kind === 'lost') return true;
+          await this.#write(state, { $unset });
+          return true;
+        });
+      },
+      callback,
+      this.#unhandled('del()'),
+    );
   }
 
   /**
@@ -170,7 +182,7 @@ export class Session {
   end(): CompatPromise<boolean>;
   end(callback: Callback<boolean>): undefined;
   end(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
-    return deliver(() => this.#enqueue(() => this.#end()), callback);
+    return deliver(() => this.#enqueue(() => this.#end()), callback, this.#unhandled('end()'));
   }
 
   /**
@@ -181,7 +193,7 @@ export class Session {
   regenerate(): CompatPromise<boolean>;
   regenerate(callback: Callback<boolean>): undefined;
   regenerate(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
-    return deliver(() => this.#enqueue(() => this.#regenerate()), callback);
+    return deliver(() => this.#enqueue(() => this.#regenerate()), callback, this.#unhandled('regenerate()'));
   }
 
   /**
@@ -194,19 +206,23 @@ export class Session {
   setLifetime(ms: number, callback: Callback<boolean>): undefined;
   setLifetime(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [[ms], callback] = splitCallback(args, 1);
-    return deliver(() => {
-      const lifetime = checkLifetime(ms);
-      return this.#enqueue(async () => {
-        // Its dates must be known: the new expiry never passes the session's stored deadline.
-        const state = refuseWrites((await this.#writable()).kind === 'unread' ? await this.#settle() : this.#state, false);
-        const { policy } = this.#store;
-        const now = this.#store.now();
-        const known = state.kind === 'live' || state.kind === 'forwarded' ? state.doc : undefined;
-        const deadline = known ? deadlineOf(policy, known) : deadlineFrom(policy, now);
-        await this.#write(state, { $set: { lifetime } }, undefined, expiryFrom(policy, now, deadline, lifetime));
-        return true;
-      });
-    }, callback);
+    return deliver(
+      () => {
+        const lifetime = checkLifetime(ms);
+        return this.#enqueue(async () => {
+          // Its dates must be known: the new expiry never passes the session's stored deadline.
+          const state = refuseWrites((await this.#writable()).kind === 'unread' ? await this.#settle() : this.#state, false);
+          const { policy } = this.#store;
+          const now = this.#store.now();
+          const known = state.kind === 'live' || state.kind === 'forwarded' ? state.doc : undefined;
+          const deadline = known ? deadlineOf(policy, known) : deadlineFrom(policy, now);
+          await this.#write(state, { $set: { lifetime } }, undefined, expiryFrom(policy, now, deadline, lifetime));
+          return true;
+        });
+      },
+      callback,
+      this.#unhandled('setLifetime()'),
+    );
   }
 
   /**
@@ -220,6 +236,11 @@ export class Session {
     const sendsNow =
       state.kind === 'live' || state.kind === 'unread' || state.kind === 'absent' || (state.kind === 'fresh' && state.cookieSent);
     this.#cookie.asBrowserSession(sendsNow ? state.id : undefined);
+  }
+
+  /** Where `operation`'s error goes when nobody handles its promise: connect's `warn`, not an unhandled rejection. */
+  #unhandled(operation: string): (err: MongoSessError) => void {
+    return (err) => reportUnhandled(this.#store.warn, `session.${operation}`, err);
   }
 
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
