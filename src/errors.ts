@@ -113,9 +113,10 @@ export class MongoSessValidationError extends MongoSessError {
 }
 
 /**
- * A write reached a session that was ended, regenerated or has expired (for example a slow
- * request writing after a concurrent logout). The write was not applied and the old session
- * stays gone; the response carries a fresh, empty session cookie.
+ * A write reached a session that another request ended or regenerated while this one ran (a
+ * slow request writing after a concurrent logout), or one this object ended with `end()`. The
+ * write was not applied and the session stays gone. (A cookie whose session was gone before the
+ * request began is a new visitor instead, with no error.)
  */
 export class MongoSessEndedError extends MongoSessError {
   override get name(): string {

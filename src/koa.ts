@@ -18,9 +18,9 @@ declare module 'koa' {
  * `MongoSess.connect()` before serving; a request before that (or bad options) throws into Koa.
  *
  * Koa's default error handling removes every header set before an error except those in
- * `err.headers`. A session cookie set before the error must still reach the browser (a refused
- * late write's fresh cookie, the new id of `regenerate()` or of a moved 0.4 session, whose old id
- * is dead), so on any error this session's own Set-Cookie lines are copied there.
+ * `err.headers`. A session cookie set before the error must still reach the browser (the new
+ * id of `regenerate()` or of a moved 0.4 session, whose old id is dead), so on any error this
+ * session's own Set-Cookie lines are copied there.
  */
 export function session(options?: SessionOptions): Middleware<DefaultState, DefaultContext> {
   const name = options?.cookieName ?? 'sess';

@@ -53,8 +53,8 @@ type KnownKey = keyof SessionData & string;
 
 const ENDED_HERE = 'this session was ended with end(); the next request starts a new one';
 const GONE =
-  'the session was ended, regenerated or expired before this write, so nothing was written; ' +
-  'a new request with the current cookie starts over';
+  'another request ended or regenerated this session while this one ran, so nothing was written ' +
+  '(an ended session never comes back); the next request with this cookie starts a new session';
 const LEGACY_AFTER_HEADERS =
   'a mongosess 0.4 session moves to a new id (and cookie) on its first write, so write it before ' + 'the response headers are sent';
 
@@ -359,11 +359,22 @@ export class Session {
     if (guarded && stillLive) throw tooLargeError(policy.maxDataBytes);
     this.#enter(afterLookup(state.id, found, this.#judge(), state.kind === 'live'));
     if (ops.$set === undefined) return; // a del on a gone session: the keys are gone either way
-    if (this.#state.kind !== 'lost') {
-      // The client holds a dead cookie: give it a fresh session's, so it is not stuck.
-      this.#state = this.#startOver(true);
+    const next = this.#state;
+    switch (next.kind) {
+      case 'fresh':
+        // Gone before this request began (ended, regenerated, expired, endAll): the client holds a
+        // stale cookie and is a new visitor, as it would be had it read first. Written under a
+        // new id (which no document can block), with its cookie.
+        return this.#write(next, ops, bytes, setExpiry);
+      case 'absent':
+        // Removed meanwhile (a sweep of the expired document): a new visitor too.
+        this.#state = this.#startOver(false);
+        return this.#write(this.#state, ops, bytes, setExpiry);
+      default:
+        // Ended or moved by another request while this one ran (lost): the write is refused, the
+        // no-resurrection guarantee, and the cookie is the other request's.
+        throw new MongoSessEndedError(GONE);
     }
-    throw new MongoSessEndedError(GONE);
   }
 
   /**
