@@ -55,6 +55,10 @@ const ENDED_HERE = 'this session was ended with end(); the next request starts a
 const GONE =
   'another request ended or regenerated this session while this one ran, so nothing was written ' +
   '(an ended session never comes back); the next request with this cookie starts a new session';
+const NEW_ID_AFTER_HEADERS =
+  'this write needs a new session cookie (a new visitor, cookieOnFirstWrite, or a session that ended or ' +
+  'expired before this request), but the response headers were already sent, so nothing was written: no ' +
+  'client would hold its id. Write to the session before the headers are sent (res.writeHead, res.end, res.send)';
 const LEGACY_AFTER_HEADERS =
   'a mongosess 0.4 session moves to a new id (and cookie) on its first write, so write it before ' + 'the response headers are sent';
 
@@ -329,6 +333,9 @@ export class Session {
    */
   async #write(state: SessionState, ops: WriteOps, bytes?: number, setExpiry?: Date): Promise<void> {
     if (state.kind === 'forwarded') return this.#writeForwarded(state, ops, bytes, setExpiry);
+    // A new id whose cookie has not gone out can no longer get one: its data would be stored
+    // under an id no client holds.
+    if (state.kind === 'fresh' && !state.cookieSent && !this.#cookie.writable) throw new MongoSessError(NEW_ID_AFTER_HEADERS);
     if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
     const { policy } = this.#store;
     const { sessions } = this.#db();
@@ -550,8 +557,10 @@ export class Session {
    * cookie goes out now, or with the first write.
    */
   #startOver(sendCookie: boolean): SessionState {
-    const state = freshSession(sendCookie);
-    if (sendCookie) this.#cookie.send(state.id, this.#store.now(), this.#newExpiry());
+    // After the headers no cookie can go out: the state says so, and a write is then refused.
+    const sends = sendCookie && this.#cookie.writable;
+    const state = freshSession(sends);
+    if (sends) this.#cookie.send(state.id, this.#store.now(), this.#newExpiry());
     return state;
   }
 
