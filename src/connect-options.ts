@@ -1,4 +1,5 @@
-import { MongoClient, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
+import type { MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
+import { isMongoClient } from './driver-objects.js';
 import type { Warn } from './errors.js';
 import type { SessionPolicy } from './session-store.js';
 import { DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern, type EndingWriteConcern } from './write-concern.js';
@@ -67,7 +68,9 @@ export interface ConnectOptions {
   /** mongosess 0.4's credentials. */
   auth?: { user: string; pass: string };
   /**
-   * An existing, caller-owned MongoClient. mongosess connects it if needed but never closes it.
+   * An existing, caller-owned MongoClient, from mongodb 6.x or 7.x: any copy of the package, so
+   * Mongoose 8's and 9's `connection.getClient()` work. mongosess connects it if needed but never
+   * closes it.
    */
   client?: MongoClient;
   /** Extra options for the MongoClient mongosess creates (ignored with `client`). */
@@ -269,8 +272,10 @@ type ReadConnectOptions = ReturnType<typeof readOptions<typeof CONNECT_OPTIONS>>
 function resolveClient(options: ReadConnectOptions): ConnectionSettings['client'] {
   const { operationTimeout } = options;
   if (options.client !== undefined) {
-    if (!(options.client instanceof MongoClient)) {
-      fail(`client must be a MongoClient from the mongodb package, got: ${describe(options.client)}`);
+    if (!isMongoClient(options.client)) {
+      fail(
+        `client must be a MongoClient (from mongodb 6.x or 7.x, or Mongoose's connection.getClient()), got: ${describe(options.client)}`,
+      );
     }
     if (options.clientOptions !== undefined || options.auth !== undefined) {
       fail('clientOptions and auth cannot be combined with client; configure the client you pass instead');

@@ -2,6 +2,7 @@ import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { CONNECT_OPTIONS, resolveConnectOptions, type StoreConfig } from './connect-options.js';
 import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning, type Warn } from './errors.js';
 import { probeSizeGuard } from './data-size.js';
+import { driverVersion, unsupportedDriver } from './driver-objects.js';
 import { DATA_FIELD } from './session-data.js';
 import { prepareExpiry } from './expiry-index.js';
 import { LegacySessions, replaceLegacyTtlIndex, type LegacyDocument } from './legacy.js';
@@ -124,6 +125,10 @@ async function open(config: StoreConfig, origin: Origin): Promise<Connected> {
   const ownsClient = !('client' in settings.client);
   const client = 'client' in settings.client ? settings.client.client : createClient(settings.client);
   try {
+    if (!ownsClient) {
+      const unsupported = unsupportedDriver(await driverVersion(client));
+      if (unsupported) throw new MongoSessConfigError(unsupported);
+    }
     await client.connect().catch((err: unknown) => Promise.reject(databaseError('connecting to MongoDB', err)));
     warnIfWritesAreNotRetried(client, warn);
     const db = client.db(settings.dbName);

@@ -1,4 +1,4 @@
-import { MongoNotConnectedError, MongoServerError, MongoTopologyClosedError } from 'mongodb';
+import { isClientClosedError, isServerError } from './driver-objects.js';
 
 /**
  * The errors mongosess raises. Each has a fixed `name`, a message that starts with
@@ -148,13 +148,13 @@ export class MongoSessDatabaseError extends MongoSessError {
  */
 export function databaseError(operation: string, cause: unknown): MongoSessError {
   if (cause instanceof MongoSessError) return cause;
-  if (cause instanceof MongoServerError) {
+  if (isServerError(cause)) {
     const code = cause.codeName ?? `code ${String(cause.code)}`;
     return new MongoSessDatabaseError(`${operation} failed: the server refused it (${code}); see this error's cause`, {
       cause,
     });
   }
-  if (cause instanceof MongoNotConnectedError || cause instanceof MongoTopologyClosedError) {
+  if (isClientClosedError(cause)) {
     return new MongoSessDatabaseError(
       `${operation} failed: the MongoDB client is closed (MongoSess.close() was called, or the client you passed was closed)`,
       { cause },
