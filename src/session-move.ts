@@ -41,6 +41,7 @@ export async function moveToNewId(
     expiresAt: policy.rolling || !times.expiresAt ? expiryFrom(policy, now, deadline, lifetimeOf(policy, times)) : times.expiresAt,
     ...(deadline ? { deadline } : {}),
     ...(times.lifetime !== undefined ? { lifetime: times.lifetime } : {}),
+    ...(times.browserSession ? { browserSession: true as const } : {}),
   };
   await sessions.insert(doc);
   let latest: Record<string, unknown> | null;

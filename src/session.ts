@@ -20,7 +20,7 @@ import { sizeFilter, tooLargeError } from './data-size.js';
 import { buildSet, buildUnset, DATA_FIELD, readPath } from './session-data.js';
 import { hashSessionId, isSessionId, type SessionDigest, type SessionId } from './session-id.js';
 import { moveToNewId } from './session-move.js';
-import { resolveSessionOptions, type SessionOptions } from './session-options.js';
+import { resolveSessionOptions, type CookieConfig, type SessionOptions } from './session-options.js';
 import { TimeBudget } from './time-budget.js';
 import { milliseconds } from './validate-option.js';
 import { afterLookup, freshSession, type Judge, type SessionState } from './session-state.js';
@@ -70,6 +70,13 @@ const LEGACY_AFTER_HEADERS =
 export class Session {
   readonly #store: SessionStore;
   readonly #cookie: SessionCookie;
+  /** What the cookie twin that follows a per-session lifetime is made from (see #sendCookie). */
+  readonly #exchange: { req: IncomingMessage; res: ServerResponse; config: CookieConfig };
+  /**
+   * This session's cookie choice made in this request: 'browser' after expire(), 'lifetime' after
+   * setLifetime() (the later call wins); both are also stored with the session.
+   */
+  #cookieChoice: 'browser' | 'lifetime' | undefined;
   readonly #requestStart: number;
   #state: SessionState;
   #digest: { id: SessionId; digest: SessionDigest } | undefined;
@@ -92,6 +99,7 @@ export class Session {
     this.#requestStart = store.now();
     const config = resolveSessionOptions(options);
     this.#cookie = new SessionCookie(req, res, config);
+    this.#exchange = { req, res, config };
 
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
@@ -220,7 +228,10 @@ export class Session {
           const now = this.#store.now();
           const known = state.kind === 'live' || state.kind === 'forwarded' ? state.doc : undefined;
           const deadline = known ? deadlineOf(policy, known) : deadlineFrom(policy, now);
-          await this.#write(state, { $set: { lifetime } }, undefined, expiryFrom(policy, now, deadline, lifetime));
+          this.#cookieChoice = 'lifetime';
+          // The later choice wins over an earlier expire(): the cookie follows the lifetime again.
+          const ops = { $set: { lifetime }, $unset: { browserSession: '' as const } };
+          await this.#write(state, ops, undefined, expiryFrom(policy, now, deadline, lifetime));
           return true;
         });
       },
@@ -230,8 +241,9 @@ export class Session {
   }
 
   /**
-   * Makes the cookie a browser-session cookie (no expiry date) in this response; how long the
-   * data lives in the database does not change.
+   * Makes the cookie a browser-session cookie (no expiry date), in this response and, stored with
+   * the session, in later ones (rolling extensions, re-signing) until `setLifetime()`; how long
+   * the data lives in the database does not change.
    */
   expire(): void {
     const state = this.#state;
@@ -240,6 +252,21 @@ export class Session {
     const sendsNow =
       state.kind === 'live' || state.kind === 'unread' || state.kind === 'absent' || (state.kind === 'fresh' && state.cookieSent);
     this.#cookie.asBrowserSession(sendsNow ? state.id : undefined);
+    this.#cookieChoice = 'browser';
+    // Stored in the background (expire() returns nothing to wait on; later calls queue behind it).
+    this.#enqueue(() => this.#storeBrowserSession()).catch((err: unknown) => {
+      if (err instanceof MongoSessError) reportUnhandled(this.#store.warn, 'session.expire()', err);
+    });
+  }
+
+  /** Stores expire()'s choice with a session already stored (a new one gets it with its first write). */
+  async #storeBrowserSession(): Promise<void> {
+    const state = this.#state;
+    if (state.kind !== 'live' && state.kind !== 'unread' && state.kind !== 'absent') return;
+    if (state.kind === 'live' && state.doc.browserSession) return;
+    const live = liveFilter(this.#store.policy, this.#store.now());
+    const doc = await this.#db().sessions.update(this.#digestOf(state.id), { $set: { browserSession: true } }, { live });
+    if (doc && this.#state === state && state.kind === 'live') this.#state = { kind: 'live', id: state.id, doc };
   }
 
   /** Where `operation`'s error goes when nobody handles its promise: connect's `warn`, not an unhandled rejection. */
@@ -343,6 +370,8 @@ export class Session {
     const known = state.kind === 'live' ? state.doc : undefined;
     const expiresAt = setExpiry ?? rollingExpiry(policy, now, known);
     const create = ops.$set !== undefined && state.kind !== 'live';
+    // expire() before the session was stored: the choice is stored with it.
+    if (create && this.#cookieChoice === 'browser') ops = { ...ops, $set: { ...ops.$set, browserSession: true } };
     const { live, guarded } = this.#writeFilter(now, bytes);
     // A rolling write that cannot know the stored lifetime extends by connect's `expires`, so it
     // only matches sessions without a lifetime of their own; the others take the path below.
@@ -564,10 +593,25 @@ export class Session {
     return state;
   }
 
-  /** Sends the cookie of a stored session: it expires with the session. */
+  /**
+   * Sends the cookie of a stored session, as the session's own choice says: a browser-session
+   * cookie after expire(); expiring with the session when it has a lifetime of its own
+   * (setLifetime(), "remember me"), whatever the per-request `expires` says; else as `expires`
+   * says (by default, expiring with the session).
+   */
   #sendCookie(id: SessionId, doc: SessionDocument): void {
+    const choice = this.#cookieChoice ?? (doc.browserSession ? 'browser' : doc.lifetime !== undefined ? 'lifetime' : undefined);
+    if (choice === 'browser') {
+      this.#cookie.asBrowserSession(id);
+      return;
+    }
     const now = this.#store.now();
-    this.#cookie.send(id, now, doc.expiresAt ?? this.#newExpiry());
+    const expiry = doc.expiresAt ?? this.#newExpiry();
+    const { req, res, config } = this.#exchange;
+    // The request's cookie follows `expires` (and, after expire() in this request, stays a
+    // browser-session one): a twin configured to follow the session sends this one.
+    const overridden = choice === 'lifetime' && (config.expires !== undefined || this.#cookieChoice === 'lifetime');
+    (overridden ? new SessionCookie(req, res, { ...config, expires: undefined }) : this.#cookie).send(id, now, expiry);
   }
 
   /** When a session created now would expire: the cookie's expiry before anything is stored. */
