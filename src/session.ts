@@ -42,14 +42,23 @@ import type { SessionStore } from './session-store.js';
 // biome-ignore lint/suspicious/noEmptyInterface: the target of your declaration merging.
 export interface SessionData {}
 
-/** What `get()` resolves to: the id, the creation date once stored, and the stored keys. */
-export type SessionView = { _id: string; createdAt?: Date } & Partial<SessionData> & Record<string, unknown>;
+/**
+ * What `get()` resolves to: the id, the creation date once stored, and the stored keys (each
+ * possibly null: `set()` stores `undefined` as null, as 0.4 did).
+ */
+export type SessionView = { _id: string; createdAt?: Date } & { [K in keyof SessionData]?: SessionData[K] | null } & Record<
+    string,
+    unknown
+  >;
 
 /** What `set()` takes: the keys SessionData names, with their types, and any other keys or dotted paths. */
 export type SessionUpdate = { [K in keyof SessionData]?: SessionData[K] } & Record<string, unknown>;
 
 /** The keys SessionData names. */
 type KnownKey = keyof SessionData & string;
+
+/** A key as get() and del() take it: one SessionData names (offered by editors), or any other key or dotted path. */
+type SessionKey = KnownKey | (string & {});
 
 const ENDED_HERE = 'this session was ended with end(); the next request starts a new one';
 const GONE =
@@ -122,11 +131,14 @@ export class Session {
     return this.#state.id;
   }
 
-  /** The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key. */
+  /**
+   * The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key:
+   * `undefined` when absent, `null` when stored as null (or as `undefined`, which is stored as null).
+   */
   get(): CompatPromise<SessionView>;
   get(callback: Callback<SessionView>): undefined;
-  get<K extends KnownKey>(key: K): CompatPromise<SessionData[K] | undefined>;
-  get<K extends KnownKey>(key: K, callback: Callback<SessionData[K] | undefined>): undefined;
+  get<K extends KnownKey>(key: K): CompatPromise<SessionData[K] | null | undefined>;
+  get<K extends KnownKey>(key: K, callback: Callback<SessionData[K] | null | undefined>): undefined;
   get(key: string): CompatPromise<unknown>;
   get(key: string, callback: Callback<unknown>): undefined;
   get(...args: unknown[]): CompatPromise<unknown> | undefined {
@@ -167,8 +179,8 @@ export class Session {
   }
 
   /** Removes the given keys in one atomic `$unset`. Resolves true. */
-  del(...keys: string[]): CompatPromise<boolean>;
-  del(...keysThenCallback: [...keys: string[], callback: Callback<boolean>]): undefined;
+  del(...keys: SessionKey[]): CompatPromise<boolean>;
+  del(...keysThenCallback: [...keys: SessionKey[], callback: Callback<boolean>]): undefined;
   del(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [keys, callback] = splitCallback(args);
     return deliver(

@@ -34,7 +34,7 @@ export function handle(req: IncomingMessage, res: ServerResponse): CompatPromise
   if (!(same(req, res) instanceof Session)) throw new Error('not a Session');
   return session.get();
 }
-export async function typed(session: Session): Promise<number | undefined> {
+export async function typed(session: Session): Promise<number | null | undefined> {
   // @ts-expect-error SessionData, merged above, says userId is a number
   await session.set({ userId: 'x' });
   return session.get('userId');
@@ -72,7 +72,7 @@ declare module 'mongosess' {
 }
 
 export const middlewares = [session({ keys: ['k'] }), koaSession(), fastifySession];
-export async function handle(req: IncomingMessage & { session: Session }): Promise<number | undefined> {
+export async function handle(req: IncomingMessage & { session: Session }): Promise<number | null | undefined> {
   const id = await useSession(req.session);
   // @ts-expect-error SessionData, merged above from ESM, types the CommonJS side too
   await req.session.set({ userId: 'x' });
@@ -87,7 +87,7 @@ import express = require('mongosess/express');
 import koa = require('mongosess/koa');
 import fastify = require('mongosess/fastify');
 
-export async function useSession(session: MongoSess.Session): Promise<number | undefined> {
+export async function useSession(session: MongoSess.Session): Promise<number | null | undefined> {
   return session.get('userId');
 }
 export const middlewares = [express.session(), koa.session(), fastify.session];
