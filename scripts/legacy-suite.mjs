@@ -6,11 +6,13 @@
 // request 2.9 and keygrip), except for one line: `require('../mongosess.js')` points at dist/index.cjs.
 //
 // The specs hard-code MongoDB on localhost:27017 and their HTTP server on 8080, so this script
-// starts a database on 127.0.0.1:27017 (a `mongod` on PATH, else FerretDB, as with-server.mjs
-// picks) with a fresh data directory, and refuses to run if either port is taken.
+// puts a database on 127.0.0.1:27017 (with MONGODB_URI, a relay to that server; else a `mongod` on
+// PATH, else FerretDB, as with-server.mjs picks, with a fresh data directory), and refuses to run
+// if either port is taken.
 // The last line it prints is the count: `0.4 suite: N passed, M failed`. Any failure exits 1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ferretdbArgs, ferretdbBinary, mongodArgs, onPath, portOpen, startChild, stopChild } from './servers.mjs';
@@ -67,14 +69,54 @@ function rewrittenSpecs(from) {
   });
 }
 
+/**
+ * The database on 127.0.0.1:27017: with MONGODB_URI set (CI against MongoDB), a relay to that
+ * server, so the 0.4 suite runs against it too; else a `mongod` on PATH, else FerretDB, each with
+ * a fresh data directory.
+ */
 async function startDatabase() {
+  const uri = process.env.MONGODB_URI;
+  if (uri) return relayTo(uri);
   const dir = mkdtempSync(join(tmpdir(), 'mongosess-legacy-'));
-  if (onPath('mongod')) {
-    return { name: 'mongod', dir, child: await startChild('mongod', mongodArgs(MONGO_PORT, dir), MONGO_PORT, 'mongod') };
-  }
+  const started = async (name, binary, args) => {
+    const child = await startChild(binary, args, MONGO_PORT, name);
+    return { name, stop: () => stopChild(child, { dir }) };
+  };
+  if (onPath('mongod')) return started('mongod', 'mongod', mongodArgs(MONGO_PORT, dir));
   const binary = ferretdbBinary();
-  if (!binary) fail('no mongod on PATH and FerretDB could not be built (see scripts/build-ferretdb.sh)');
-  return { name: 'FerretDB', dir, child: await startChild(binary, ferretdbArgs(MONGO_PORT, dir), MONGO_PORT, 'FerretDB') };
+  if (!binary) fail('no MONGODB_URI, no mongod on PATH, and FerretDB could not be built (see scripts/build-ferretdb.sh)');
+  return started('FerretDB', binary, ferretdbArgs(MONGO_PORT, dir));
+}
+
+/** A TCP relay from 127.0.0.1:27017 to the single host of a mongodb:// `uri`. */
+async function relayTo(uri) {
+  const match = /^mongodb:\/\/(?:[^@/]*@)?([^,/?]+)(?:\/|$|\?)/.exec(uri);
+  if (!match) fail('MONGODB_URI must name one host (mongodb://host:port/) for the 0.4 suite, which connects to localhost:27017');
+  const target = new URL(`mongodb://${match[1]}`);
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(target.port || 27017);
+  const sockets = new Set();
+  const server = createServer((client) => {
+    const upstream = netConnect(port, host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(MONGO_PORT, '127.0.0.1', resolve));
+  return {
+    name: `a relay to ${host}:${port} (MONGODB_URI)`,
+    stop: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** Runs one spec with jasmine-node; its JUnit report gives the counts. */
@@ -131,7 +173,7 @@ try {
     failed += result.failed;
   }
 } finally {
-  await stopChild(db.child, { dir: db.dir });
+  await db.stop();
 }
 console.log(`0.4 suite: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -267,18 +267,36 @@ export class Session {
     this.#cookieChoice = 'browser';
     // Stored in the background (expire() returns nothing to wait on; later calls queue behind it).
     this.#enqueue(() => this.#storeBrowserSession()).catch((err: unknown) => {
-      if (err instanceof MongoSessError) reportUnhandled(this.#store.warn, 'session.expire()', err);
+      // Nobody can handle it: a MongoSessError goes to warn; anything else (a bug) to Node, as usual.
+      if (!(err instanceof MongoSessError)) throw err;
+      reportUnhandled(this.#store.warn, 'session.expire()', err);
     });
   }
 
   /** Stores expire()'s choice with a session already stored (a new one gets it with its first write). */
   async #storeBrowserSession(): Promise<void> {
     const state = this.#state;
-    if (state.kind !== 'live' && state.kind !== 'unread' && state.kind !== 'absent') return;
-    if (state.kind === 'live' && state.doc.browserSession) return;
-    const live = liveFilter(this.#store.policy, this.#store.now());
-    const doc = await this.#db().sessions.update(this.#digestOf(state.id), { $set: { browserSession: true } }, { live });
-    if (doc && this.#state === state && state.kind === 'live') this.#state = { kind: 'live', id: state.id, doc };
+    switch (state.kind) {
+      case 'live':
+      case 'unread':
+      case 'absent': {
+        if (state.kind === 'live' && state.doc.browserSession) return;
+        // Only onto a live session: never creates one, nor touches a gone one.
+        const live = liveFilter(this.#store.policy, this.#store.now());
+        const doc = await this.#db().sessions.update(this.#digestOf(state.id), { $set: { browserSession: true } }, { live });
+        if (doc && this.#state === state && state.kind === 'live') this.#state = { kind: 'live', id: state.id, doc };
+        return;
+      }
+      case 'fresh': // stored with the first write
+      case 'legacy': // a 0.4 session moves on first use; its cookie waits for that
+      case 'forwarded': // another request moved it, and sets its cookie
+      case 'legacyServed':
+      case 'lost':
+      case 'ended':
+        return;
+      default:
+        return unreachable(state);
+    }
   }
 
   /** Where `operation`'s error goes when nobody handles its promise: connect's `warn`, not an unhandled rejection. */
@@ -418,10 +436,16 @@ export class Session {
         // Removed meanwhile (a sweep of the expired document): a new visitor too.
         this.#state = this.#startOver(false);
         return this.#write(this.#state, ops, bytes, setExpiry);
-      default:
-        // Ended or moved by another request while this one ran (lost): the write is refused, the
-        // no-resurrection guarantee, and the cookie is the other request's.
+      case 'lost': // ended or moved by another request while this one ran: the no-resurrection guarantee
+      case 'live': // live again, yet the write did not match: refused rather than retried without end
+      case 'unread':
+      case 'legacy':
+      case 'forwarded':
+      case 'legacyServed':
+      case 'ended':
         throw new MongoSessEndedError(GONE);
+      default:
+        return unreachable(next);
     }
   }
 
