@@ -5,7 +5,9 @@
 //   dist/index.js    the ESM entry: re-exports the CommonJS build (one copy of the module state);
 //   dist/index.d.cts the CommonJS types: `export = MongoSess` merged with a namespace of every
 //                    exported type, so `require`, `import x = require`, default and named imports
-//                    all type-check under node10, node16 and bundler resolution.
+//                    all type-check under node10, node16 and bundler resolution;
+//   dist/index.d.ts  (rewritten) the ESM types, re-exporting dist/index.d.cts: one set of
+//                    declarations for both formats.
 // It also makes the source map's paths relative (tsup's CommonJS interop pass records the
 // intermediate bundle by its absolute path), and fails when a named value export is missing from the built MongoSess.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -121,6 +123,30 @@ ${types.map((t) => (isMergeTarget(t) ? `  interface ${t.name} {}` : `  type ${t.
 }
 
 export = MongoSess;
+`,
+);
+
+// The ESM types re-export the CommonJS ones instead of declaring everything a second time: a
+// project that mixes formats (.ts ESM beside .cts CommonJS, both importing mongosess or its
+// subpaths) then sees one Session class, one SessionData to merge into, one
+// Express.Request.session; with two copies it got TS2717 and TS2345 (a session crossing formats).
+const typeOnly = exportList.exportClause.elements.filter((spec) => spec.isTypeOnly).map((spec) => spec.name.getText(source));
+const typeOf = (name) => types.find((t) => t.name === name);
+writeFileSync(
+  join(dist, 'index.d.ts'),
+  `${banner}// The ESM types: the CommonJS declarations of dist/index.d.cts, re-exported (one set for both formats).
+import MongoSess from './index.cjs';
+
+export default MongoSess;
+export { MongoSess };
+export type { ${typeOnly.join(', ')} } from './index.cjs';
+${values
+  .map((name) => {
+    const type = typeOf(name);
+    const alias = type ? `\nexport type ${name}${type.params} = MongoSess.${name}${type.args};` : '';
+    return `export declare const ${name}: typeof MongoSess.${name};${alias}`;
+  })
+  .join('\n')}
 `,
 );
 

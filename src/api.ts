@@ -12,6 +12,7 @@ export {
   MongoSessError,
   MongoSessNotConnectedError,
   MongoSessValidationError,
+  type Warn,
 } from './errors.js';
 export type { SessionSummary } from './session-collection.js';
 export type { ClientInfo } from './devices.js';

@@ -1,6 +1,8 @@
-import { MongoClient, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
+import type { MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { encryptingCodec, PLAIN_CODEC, type DataCodec } from './data-codec.js';
+import { isMongoClient } from './driver-objects.js';
 import { resolveEncryption, type EncryptionOptions } from './encryption.js';
+import type { Warn } from './errors.js';
 import type { SessionPolicy } from './session-store.js';
 import type { DeviceSettings } from './devices.js';
 import { checkKey } from './data-path.js';
@@ -82,7 +84,9 @@ export interface ConnectOptions {
     pass: string;
   };
   /**
-   * An existing, caller-owned MongoClient. mongosess connects it if needed but never closes it.
+   * An existing, caller-owned MongoClient, from mongodb 6.x or 7.x: any copy of the package, so
+   * Mongoose 8's and 9's `connection.getClient()` work. mongosess connects it if needed but never
+   * closes it.
    */
   client?: MongoClient;
   /** Extra options for the MongoClient mongosess creates (ignored with `client`). */
@@ -137,6 +141,15 @@ export interface ConnectOptions {
    */
   maxDataBytes?: number;
   /**
+   * Make the `_id` of `get()`'s whole session non-enumerable: still readable as `data._id`, but
+   * left out by `JSON.stringify` (so `res.json(await session.get())`), spreads, `Object.keys` and
+   * loggers, so a page script cannot learn the HttpOnly cookie's value from a response that echoes
+   * the session. Recommended for new code. `false` keeps it an ordinary property, as in mongosess
+   * 0.4 (whose apps may send the session, `_id` included, on purpose).
+   * @default false
+   */
+  hideId?: boolean;
+  /**
    * Find sessions written by mongosess 0.4 (24-hex ObjectId cookies) and move each, on first
    * use, to a fresh random hashed id. Also replaces 0.4's TTL index on `createdAt`.
    * @default true
@@ -187,10 +200,12 @@ export interface ConnectOptions {
    */
   now?: () => number;
   /**
-   * Where mongosess's few warnings go (for example the TTL fallback).
+   * Where mongosess's few warnings go (for example the TTL fallback), with the error behind the
+   * warning when there is one: also the error of an operation whose promise nobody handled (no
+   * callback, no `await`, no `.catch()`), which would otherwise be an unhandled rejection.
    * @default a `process.emitWarning` of type 'MongoSessWarning'
    */
-  warn?: (message: string) => void;
+  warn?: Warn;
 }
 
 const positiveMs = (name: string, value: unknown, fallback: number): number => milliseconds(name, value, fallback, { allowZero: false });
@@ -218,6 +233,7 @@ export const CONNECT_OPTIONS = {
   absoluteTimeout: option(0, milliseconds),
   operationTimeout: option(DEFAULT_OPERATION_TIMEOUT_MS, positiveMs),
   maxDataBytes: option(DEFAULT_MAX_DATA_BYTES, positiveInteger),
+  hideId: option(false, boolean),
   upgradeLegacySessions: option(true, boolean),
   writeConcern: option<WriteConcernSettings>(DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern),
   encryption: raw<EncryptionOptions>(),
@@ -225,7 +241,7 @@ export const CONNECT_OPTIONS = {
   userKey: raw<string>(),
   maxSessionsPerUser: option(0, nonNegativeInteger),
   now: option<() => number>(Date.now, fn),
-  warn: option<(message: string) => void>(emitWarning, fn),
+  warn: option<Warn>(emitWarning, fn),
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
 
 /** How to reach the server and keep the collection: what the connection manager needs. */
@@ -252,7 +268,7 @@ export interface StoreConfig {
   codec: DataCodec;
   devices: DeviceSettings;
   now: () => number;
-  warn: (message: string) => void;
+  warn: Warn;
 }
 
 function emitWarning(message: string): void {
@@ -299,6 +315,7 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
       touchAfter,
       absoluteTimeout: options.absoluteTimeout,
       maxDataBytes: options.maxDataBytes,
+      hideId: options.hideId,
     },
     codec: encryption ? encryptingCodec(encryption, options.warn) : PLAIN_CODEC,
     devices,
@@ -336,8 +353,10 @@ type ReadConnectOptions = ReturnType<typeof readOptions<typeof CONNECT_OPTIONS>>
 function resolveClient(options: ReadConnectOptions): ConnectionSettings['client'] {
   const { operationTimeout } = options;
   if (options.client !== undefined) {
-    if (!(options.client instanceof MongoClient)) {
-      fail(`client must be a MongoClient from the mongodb package, got: ${describe(options.client)}`);
+    if (!isMongoClient(options.client)) {
+      fail(
+        `client must be a MongoClient (from mongodb 6.x or 7.x, or Mongoose's connection.getClient()), got: ${describe(options.client)}`,
+      );
     }
     if (options.clientOptions !== undefined || options.auth !== undefined) {
       fail('clientOptions and auth cannot be combined with client; configure the client you pass instead');

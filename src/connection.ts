@@ -1,7 +1,8 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { resolveConnectOptions, type StoreConfig } from './connect-options.js';
-import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning } from './errors.js';
+import { CONNECT_OPTIONS, resolveConnectOptions, type StoreConfig } from './connect-options.js';
+import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning, type Warn } from './errors.js';
 import { probeSizeGuard } from './data-size.js';
+import { driverVersion, unsupportedDriver } from './driver-objects.js';
 import { DATA_FIELD } from './session-data.js';
 import { prepareExpiry } from './expiry-index.js';
 import { LegacySessions, replaceLegacyTtlIndex, type LegacyDocument } from './legacy.js';
@@ -15,7 +16,7 @@ import type { SessionEvents } from './events.js';
 /** What a connection was made from: the options as given, and where its warnings go. */
 interface Origin {
   options: unknown;
-  warn: (message: string) => void;
+  warn: Warn;
 }
 
 interface Connected {
@@ -110,6 +111,13 @@ export class ConnectionManager {
     return this.#state.kind === 'connected';
   }
 
+  /** Where warnings go now: the connection's (or the one being made) `warn`, else connect's default. */
+  warn(): Warn {
+    const state = this.#state;
+    const origin = state.kind === 'connected' ? state.connection.origin : state.kind === 'connecting' ? state.origin : undefined;
+    return origin?.warn ?? CONNECT_OPTIONS.warn.default;
+  }
+
   /** What sessions work with; throws the old package's error before `connect()` finished. */
   store(): SessionStore {
     if (this.#state.kind !== 'connected') {
@@ -126,6 +134,10 @@ async function open(config: StoreConfig, origin: Origin, events: SessionEvents):
   const ownsClient = !('client' in settings.client);
   const client = 'client' in settings.client ? settings.client.client : createClient(settings.client);
   try {
+    if (!ownsClient) {
+      const unsupported = unsupportedDriver(await driverVersion(client));
+      if (unsupported) throw new MongoSessConfigError(unsupported);
+    }
     await client.connect().catch((err: unknown) => Promise.reject(databaseError('connecting to MongoDB', err)));
     warnIfWritesAreNotRetried(client, warn);
     const db = client.db(settings.dbName);
@@ -160,6 +172,7 @@ async function open(config: StoreConfig, origin: Origin, events: SessionEvents):
       requestTimeout: settings.requestTimeout,
       devices,
       events,
+      warn,
     };
     const sweep = () =>
       sessions.sweep(new Date(now())).catch((err: unknown) => {
@@ -205,7 +218,7 @@ function warnIfOptionsChanged(origin: Origin, options: unknown): void {
  * Retryable writes (on by default) let a write that met a failover or a network error be
  * retried once on the new primary; without them an election fails the request.
  */
-function warnIfWritesAreNotRetried(client: MongoClient, warn: (message: string) => void): void {
+function warnIfWritesAreNotRetried(client: MongoClient, warn: Warn): void {
   if (client.options.retryWrites !== false) return;
   warn(
     warning(
@@ -224,7 +237,7 @@ let warnedNotAtomic = false;
  * live session can land after an end() and overwrite its tombstone. Per-key atomic updates
  * need MongoDB; say so rather than pretend, once per process (not at every connect()).
  */
-async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: (message: string) => void): Promise<void> {
+async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: Warn): Promise<void> {
   if (warnedNotAtomic) return;
   // Detection only: a server that refuses buildInfo is not FerretDB 1.x, so there is nothing to say.
   const info = await client

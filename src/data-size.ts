@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { MongoServerError, type Collection, type Filter } from 'mongodb';
+import type { Collection, Filter } from 'mongodb';
+import { isServerError } from './driver-objects.js';
 import { databaseError, MongoSessValidationError } from './errors.js';
 import type { SessionDocument } from './session-collection.js';
 import type { SessionDigest } from './session-id.js';
@@ -90,7 +91,7 @@ export async function probeSizeGuard(collection: Collection<SessionDocument>, da
   try {
     supported = (await collection.findOneAndDelete({ _id: probe, ...sizeFilter(dataField, 16 * 1024 * 1024, 0) })) !== null;
   } catch (err) {
-    if (!(err instanceof MongoServerError)) throw databaseError('checking what the server supports', err);
+    if (!isServerError(err)) throw databaseError('checking what the server supports', err);
   }
   if (!supported)
     await collection

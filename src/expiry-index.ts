@@ -1,4 +1,5 @@
-import { MongoServerError, type Collection, type IndexDescriptionInfo } from 'mongodb';
+import type { Collection, IndexDescriptionInfo, MongoServerError } from 'mongodb';
+import { isServerError } from './driver-objects.js';
 import type { ConnectionSettings } from './connect-options.js';
 import { databaseError, warning } from './errors.js';
 import type { SessionDocument } from './session-collection.js';
@@ -12,6 +13,7 @@ const TTL_INDEX = 'mongosess_expiresAt_ttl';
 const SWEEP_INDEX = 'mongosess_expiresAt';
 
 /** MongoDB error codes (src/mongo/base/error_codes.yml in the server's source). */
+const BAD_VALUE = 2;
 const CANNOT_CREATE_INDEX = 67;
 const INDEX_OPTIONS_CONFLICT = 85;
 const INDEX_KEY_SPECS_CONFLICT = 86;
@@ -20,6 +22,19 @@ const NOT_IMPLEMENTED = 238;
 
 /** Answers a server gives when it has no TTL indexes (FerretDB 1.x: NotImplemented). */
 const NO_TTL_CODES = new Set([NOT_IMPLEMENTED, COMMAND_NOT_SUPPORTED, CANNOT_CREATE_INDEX]);
+/**
+ * Azure Cosmos DB for MongoDB allows a TTL index only on its own `_ts` field, and says so with a
+ * BadValue: "The expireAfterSeconds option is supported on '_ts' field only."
+ */
+const COSMOS_TTL_REFUSAL = /supported on '_ts' field only/;
+
+/** Whether `err` is a server's refusal of TTL indexes (then the sweep takes over). */
+export function refusesTtlIndex(err: unknown): err is MongoServerError {
+  if (!isServerError(err)) return false;
+  const code = Number(err.code);
+  return NO_TTL_CODES.has(code) || (code === BAD_VALUE && COSMOS_TTL_REFUSAL.test(err.message));
+}
+
 /** An index on the same key with other options already exists. */
 const CONFLICT_CODES = new Set([INDEX_OPTIONS_CONFLICT, INDEX_KEY_SPECS_CONFLICT]);
 /** The collection does not exist yet: it has no indexes. */
@@ -37,7 +52,7 @@ async function listIndexes(collection: Collection<SessionDocument>): Promise<Ind
   try {
     return await collection.listIndexes().toArray();
   } catch (err) {
-    if (err instanceof MongoServerError && err.code === NAMESPACE_NOT_FOUND) return [];
+    if (isServerError(err) && err.code === NAMESPACE_NOT_FOUND) return [];
     throw databaseError('listing the session indexes', err);
   }
 }
@@ -62,7 +77,8 @@ export async function prepareExpiry(
         await collection.createIndex({ expiresAt: 1 }, { name: TTL_INDEX, expireAfterSeconds: 0 });
         return 'native';
       } catch (err) {
-        if (!(err instanceof MongoServerError) || !(NO_TTL_CODES.has(Number(err.code)) || CONFLICT_CODES.has(Number(err.code)))) {
+        const conflict = isServerError(err) && CONFLICT_CODES.has(Number(err.code));
+        if (!refusesTtlIndex(err) && !conflict) {
           throw databaseError(`creating the TTL index (or set autoRemove: 'interval' or 'disabled')`, err);
         }
         warn(
@@ -92,7 +108,7 @@ async function createSweepIndex(collection: Collection<SessionDocument>): Promis
     await collection.createIndex({ expiresAt: 1 }, { name: SWEEP_INDEX });
   } catch (err) {
     // Another process created an equivalent index meanwhile: fine.
-    if (err instanceof MongoServerError && CONFLICT_CODES.has(Number(err.code))) return;
+    if (isServerError(err) && CONFLICT_CODES.has(Number(err.code))) return;
     throw databaseError('creating the expiresAt index', err);
   }
 }

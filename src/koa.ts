@@ -22,10 +22,10 @@ declare module 'koa' {
  * `MongoSess.connect()` before serving; a request before that (or bad options) throws into Koa.
  *
  * Koa's default error handling removes every header set before an error except those in
- * `err.headers`. A session cookie set before the error must still reach the browser (a refused
- * late write's fresh cookie, the new id of `regenerate()` or of a moved 0.4 session, whose old id
- * is dead), so on any error this session's own Set-Cookie lines are copied there (for a thrown
- * value that is not an Error, to the Error Koa makes of it).
+ * `err.headers`. A session cookie set before the error must still reach the browser (the new
+ * id of `regenerate()` or of a moved 0.4 session, whose old id is dead), so on any error this
+ * session's own Set-Cookie lines are copied there (for a thrown value that is not an Error, to the
+ * Error Koa makes of it).
  */
 export function session(options?: SessionOptions): Middleware<DefaultState, DefaultContext> {
   const name = options?.cookieName ?? 'sess';

@@ -4,7 +4,8 @@
  * top level, no `expiresAt`), their move to a fresh random id on first use, their TTL index on
  * `createdAt`, and the clause that lets "log out everywhere" reach them.
  */
-import { MongoServerError, ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
+import { ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
+import { isServerError } from './driver-objects.js';
 import { databaseError, warning } from './errors.js';
 import { deadlineOf, endedDuring, isLive, movedRecently, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import { attempt, type SessionCollection, type SessionDocument, type SessionSummary } from './session-collection.js';
@@ -271,7 +272,7 @@ export async function replaceLegacyTtlIndex(
     await collection.deleteMany({ _id: { $type: 'objectId' }, createdAt: { $lte: createdBefore } });
   } catch (err) {
     // Another instance starting at the same time dropped it first: fine.
-    if (err instanceof MongoServerError && err.code === INDEX_NOT_FOUND) return;
+    if (isServerError(err) && err.code === INDEX_NOT_FOUND) return;
     throw databaseError('replacing the TTL index of mongosess 0.4', err);
   }
   warn(

@@ -24,6 +24,8 @@ export interface StoredTimes {
   deadline?: Date;
   /** This session's own lifetime in ms (`setLifetime()`, "remember me"), instead of the policy's `expires`. */
   lifetime?: number;
+  /** The session's cookie is a browser-session cookie (`expire()`), whatever rolling or the per-request `expires` say. */
+  browserSession?: true;
   /** A tombstone: the session was ended (or moved to a new id) at `endedAt`. */
   ended?: true;
   endedAt?: Date;

@@ -3,7 +3,7 @@ import * as api from './api.js';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import type { ConnectOptions } from './connect-options.js';
 import { ConnectionManager } from './connection.js';
-import { MongoSessValidationError, warning } from './errors.js';
+import { MongoSessValidationError, reportUnhandled, warning, type MongoSessError } from './errors.js';
 import type { SessionSummary } from './session-collection.js';
 import type { SessionOptions } from './session-options.js';
 import { Session } from './session.js';
@@ -42,12 +42,17 @@ function createSession(req: IncomingMessage, res: ServerResponse, options?: Sess
   return session;
 }
 
+/** Where a static helper's error goes when nobody handles its promise. */
+function unhandled(operation: string): (err: MongoSessError) => void {
+  return (err) => reportUnhandled(manager.warn(), operation, err);
+}
+
 function connect(options: ConnectOptions | undefined, callback: Callback<void>): undefined;
 function connect(options?: ConnectOptions): CompatPromise<void>;
 function connect(callback: Callback<void>): undefined;
 function connect(...args: unknown[]): CompatPromise<void> | undefined {
   const [[options], callback] = splitCallback(args);
-  return deliver(() => manager.connect(options), callback);
+  return deliver(() => manager.connect(options), callback, unhandled('MongoSess.connect()'));
 }
 
 function close(callback?: Callback<boolean>): boolean {
@@ -56,7 +61,8 @@ function close(callback?: Callback<boolean>): boolean {
     if (typeof callback === 'function') process.nextTick(callback, null, false);
     return false;
   }
-  deliver(() => closing.then(() => true), callback)?.catch((err: unknown) => {
+  // Nobody can handle this promise (close() returns a boolean): a failure is a warning.
+  deliver(() => closing.then(() => true), callback, unhandled('MongoSess.close()'))?.catch((err: unknown) => {
     process.emitWarning(warning(`closing the MongoDB client failed: ${(err as Error).message}`), 'MongoSessWarning');
   });
   return true;
@@ -73,7 +79,11 @@ function endAll(filter: Record<string, unknown>, options?: EndAllOptions): Compa
 function endAll(filter: Record<string, unknown>, options: EndAllOptions, callback: Callback<number>): undefined;
 function endAll(...args: unknown[]): CompatPromise<number> | undefined {
   const [[filter, options], callback] = splitCallback(args);
-  return deliver(() => endAllIn(manager.store(), filter, readOptions('endAll', options, ['except']).except), callback);
+  return deliver(
+    () => endAllIn(manager.store(), filter, readOptions('endAll', options, ['except']).except),
+    callback,
+    unhandled('MongoSess.endAll()'),
+  );
 }
 
 function endSession(handle: SessionHandle, callback: Callback<boolean>): undefined;
@@ -81,14 +91,14 @@ function endSession(handle: SessionHandle, filter?: Record<string, unknown>): Co
 function endSession(handle: SessionHandle, filter: Record<string, unknown>, callback: Callback<boolean>): undefined;
 function endSession(...args: unknown[]): CompatPromise<boolean> | undefined {
   const [[handle, filter], callback] = splitCallback(args);
-  return deliver(() => endSessionIn(manager.store(), handle, filter ?? {}), callback);
+  return deliver(() => endSessionIn(manager.store(), handle, filter ?? {}), callback, unhandled('MongoSess.endSession()'));
 }
 
 function countSessions(filter: Record<string, unknown>, callback: Callback<number>): undefined;
 function countSessions(filter: Record<string, unknown>): CompatPromise<number>;
 function countSessions(...args: unknown[]): CompatPromise<number> | undefined {
   const [[filter], callback] = splitCallback(args);
-  return deliver(() => countIn(manager.store(), filter), callback);
+  return deliver(() => countIn(manager.store(), filter), callback, unhandled('MongoSess.countSessions()'));
 }
 
 /** Options of `listSessions`. */
@@ -104,13 +114,17 @@ function listSessions(filter: Record<string, unknown>, options?: ListSessionsOpt
 function listSessions(filter: Record<string, unknown>, options: ListSessionsOptions, callback: Callback<SessionSummary[]>): undefined;
 function listSessions(...args: unknown[]): CompatPromise<SessionSummary[]> | undefined {
   const [[filter, options], cb] = splitCallback(args);
-  return deliver(() => {
-    const { limit, current } = readOptions('listSessions', options, ['limit', 'current']);
-    if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
-      throw new MongoSessValidationError(`listSessions limit must be a positive integer, got: ${String(limit)}`);
-    }
-    return listIn(manager.store(), filter, limit ?? DEFAULT_LIST_LIMIT, current);
-  }, cb);
+  return deliver(
+    () => {
+      const { limit, current } = readOptions('listSessions', options, ['limit', 'current']);
+      if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
+        throw new MongoSessValidationError(`listSessions limit must be a positive integer, got: ${String(limit)}`);
+      }
+      return listIn(manager.store(), filter, limit ?? DEFAULT_LIST_LIMIT, current);
+    },
+    cb,
+    unhandled('MongoSess.listSessions()'),
+  );
 }
 
 /** The options object of a static helper: undefined or a plain object of known keys. */

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { MongoClient } from 'mongodb';
+import { isMongoClient } from './driver-objects.js';
 import { CONNECT_OPTIONS } from './connect-options.js';
 
 function asOptions(input: unknown): Record<string, unknown> {
@@ -9,7 +9,7 @@ function asOptions(input: unknown): Record<string, unknown> {
 function same(a: unknown, b: unknown): boolean {
   // Functions and clients are the same only if they are the same object; plain data (uri,
   // clientOptions, servers, …) compares by value, so an equal literal written again is not a change.
-  if (typeof a === 'function' || typeof b === 'function' || a instanceof MongoClient || b instanceof MongoClient) {
+  if (typeof a === 'function' || typeof b === 'function' || isMongoClient(a) || isMongoClient(b)) {
     return Object.is(a, b);
   }
   return isDeepStrictEqual(a, b);

@@ -1,5 +1,4 @@
 import {
-  MongoServerError,
   ReadPreference,
   type Collection,
   type Db,
@@ -8,6 +7,7 @@ import {
   type UpdateFilter,
   type WriteConcernSettings,
 } from 'mongodb';
+import { isServerError } from './driver-objects.js';
 import { databaseError } from './errors.js';
 import type { TimeBudget } from './time-budget.js';
 import type { StoredTimes } from './lifetime.js';
@@ -96,7 +96,7 @@ export async function upsertOnce<T>(run: (upsert: boolean) => Promise<T>): Promi
   try {
     return await run(true);
   } catch (err) {
-    if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return run(false);
+    if (isServerError(err) && err.code === DUPLICATE_KEY) return run(false);
     throw err;
   }
 }

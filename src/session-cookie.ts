@@ -69,6 +69,14 @@ export class SessionCookie {
   }
 
   /**
+   * Sends the cookie for `id` expiring with the session, at `sessionExpiry`, whatever `expires`
+   * and asBrowserSession() say: for a session with a lifetime of its own (setLifetime()).
+   */
+  sendUntil(id: string, sessionExpiry: Date): void {
+    this.#send(id, sessionExpiry);
+  }
+
+  /**
    * From now on, this response sends the cookie as a browser-session cookie (no Expires); with
    * `id`, sends it so at once.
    */

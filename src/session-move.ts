@@ -60,6 +60,7 @@ export async function moveToNewId(
     // The same device: where it was created from stays with it; it was seen now.
     ...(times.client ? { client: times.client } : {}),
     seenAt: new Date(now),
+    ...(times.browserSession ? { browserSession: true as const } : {}),
   };
   await sessions.insert(doc);
   let latest: Record<string, unknown> | null;

@@ -9,11 +9,14 @@ import { buildDataFilter } from './data-filter.js';
 import type { DataCodec } from './data-codec.js';
 import { exceptClauses, handleOfSession, summarize, type DeviceSettings } from './devices.js';
 import type { SessionEvents } from './events.js';
+import type { Warn } from './errors.js';
 
 /** The session settings of `connect()`, resolved: how sessions live, and what they may hold. */
 export interface SessionPolicy extends LifetimePolicy {
   /** The largest `set()` payload, in bytes of BSON. */
   readonly maxDataBytes: number;
+  /** get()'s `_id` is not enumerable (connect's `hideId`). */
+  readonly hideId: boolean;
 }
 
 /** The collaborators of every Session of one connection. */
@@ -33,6 +36,8 @@ export interface SessionStore {
   readonly devices: DeviceSettings;
   /** Where this store's events go (events.ts). */
   readonly events: SessionEvents;
+  /** connect's `warn`: where an operation's error goes when nobody handles its promise. */
+  readonly warn: Warn;
 }
 
 /** The query for live (1.x) sessions whose data matches a user's filter. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
-import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
+import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError, reportUnhandled } from './errors.js';
 import { isLegacySessionId, type LegacySessions } from './legacy.js';
 import {
   creationTimes,
@@ -48,14 +48,16 @@ import type { RefusedOperation } from './events.js';
 // biome-ignore lint/suspicious/noEmptyInterface: the target of your declaration merging.
 export interface SessionData {}
 
-/** What `get()` resolves to: the id, the creation date once stored, and the stored keys. */
+/**
+ * What `get()` resolves to: the id, the creation date once stored, and the stored keys (each
+ * possibly null: `set()` stores `undefined` as null, as 0.4 did).
+ */
 export type SessionView = {
-  /** The session id (the cookie's value): readable, but not enumerable, so JSON, spreads and logs leave it out. */
+  /** The session id (the cookie's value), an ordinary property as in 0.4; not enumerable with connect's `hideId`. */
   _id: string;
   /** When the session was first stored; absent before its first write. */
   createdAt?: Date;
-} & Partial<SessionData> &
-  Record<string, unknown>;
+} & { [K in keyof SessionData]?: SessionData[K] | null } & Record<string, unknown>;
 
 /** What `set()` takes: the keys SessionData names, with their types, and any other keys or dotted paths. */
 export type SessionUpdate = { [K in keyof SessionData]?: SessionData[K] } & Record<string, unknown>;
@@ -66,10 +68,17 @@ type KnownKey = keyof SessionData & string;
 /** How many moves during one request an end() follows: far more than parallel logins make. */
 const MAX_MOVES_FOLLOWED = 8;
 
+/** A key as get() and del() take it: one SessionData names (offered by editors), or any other key or dotted path. */
+type SessionKey = KnownKey | (string & {});
+
 const ENDED_HERE = 'this session was ended with end(); the next request starts a new one';
 const GONE =
-  'the session was ended, regenerated or expired before this write, so nothing was written; ' +
-  'a new request with the current cookie starts over';
+  'another request ended or regenerated this session while this one ran, so nothing was written ' +
+  '(an ended session never comes back); the next request with this cookie starts a new session';
+const NEW_ID_AFTER_HEADERS =
+  'this write needs a new session cookie (a new visitor, cookieOnFirstWrite, or a session that ended or ' +
+  'expired before this request), but the response headers were already sent, so nothing was written: no ' +
+  'client would hold its id. Write to the session before the headers are sent (res.writeHead, res.end, res.send)';
 const LEGACY_AFTER_HEADERS =
   'a mongosess 0.4 session moves to a new id (and cookie) on its first write, so write it before ' + 'the response headers are sent';
 
@@ -81,6 +90,14 @@ const LEGACY_AFTER_HEADERS =
 export class Session {
   readonly #store: SessionStore;
   readonly #cookie: SessionCookie;
+  /** What the cookie twin that follows a per-session lifetime is made from (see #sendCookie). */
+  /** The per-request cookie `expires` option: a session with a lifetime of its own (setLifetime()) overrides it. */
+  readonly #expiresOption: number | undefined;
+  /**
+   * This session's cookie choice made in this request: 'browser' after expire(), 'lifetime' after
+   * setLifetime() (the later call wins); both are also stored with the session.
+   */
+  #cookieChoice: 'browser' | 'lifetime' | undefined;
   readonly #requestStart: number;
   #state: SessionState;
   #digest: { id: SessionId; digest: SessionDigest } | undefined;
@@ -109,6 +126,7 @@ export class Session {
     this.#cookie = new SessionCookie(nodeExchange(req, res), config);
     this.#client = store.devices.recordClient ? clientOf(req, config.trustProxy) : undefined;
     this.#signed = config.signer !== undefined;
+    this.#expiresOption = config.expires;
 
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
@@ -131,24 +149,31 @@ export class Session {
     return this.#state.id;
   }
 
-  /** The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key. */
+  /**
+   * The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key:
+   * `undefined` when absent, `null` when stored as null (or as `undefined`, which is stored as null).
+   */
   get(): CompatPromise<SessionView>;
   get(callback: Callback<SessionView>): undefined;
-  get<K extends KnownKey>(key: K): CompatPromise<SessionData[K] | undefined>;
-  get<K extends KnownKey>(key: K, callback: Callback<SessionData[K] | undefined>): undefined;
+  get<K extends KnownKey>(key: K): CompatPromise<SessionData[K] | null | undefined>;
+  get<K extends KnownKey>(key: K, callback: Callback<SessionData[K] | null | undefined>): undefined;
   get(key: string): CompatPromise<unknown>;
   get(key: string, callback: Callback<unknown>): undefined;
   get(...args: unknown[]): CompatPromise<unknown> | undefined {
     const [[key], callback] = splitCallback(args);
-    return deliver(() => {
-      if (key !== undefined && typeof key !== 'string') {
-        throw new MongoSessValidationError(`get() takes a string key, got: ${typeof key}`);
-      }
-      return this.#enqueue(async () => {
-        const view = this.#view(await this.#settle());
-        return key === undefined ? view : readPath(view, key.split('.'));
-      });
-    }, callback);
+    return deliver(
+      () => {
+        if (key !== undefined && typeof key !== 'string') {
+          throw new MongoSessValidationError(`get() takes a string key, got: ${typeof key}`);
+        }
+        return this.#enqueue(async () => {
+          const view = this.#view(await this.#settle());
+          return key === undefined ? view : readPath(view, key.split('.'));
+        });
+      },
+      callback,
+      this.#unhandled('get()'),
+    );
   }
 
   /** Stores the given keys in one atomic `$set`; other keys are untouched. Resolves true. */
@@ -156,33 +181,41 @@ export class Session {
   set(data: SessionUpdate, callback: Callback<boolean>): undefined;
   set(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [[data], callback] = splitCallback(args, 1);
-    return deliver(() => {
-      const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes, this.#store.codec);
-      return this.#enqueue(async () => {
-        const state = await this.#writable();
-        if (Object.keys($set).length === 0) return true;
-        await this.#write(state, { $set }, bytes);
-        await this.#afterUserSet($set);
-        return true;
-      });
-    }, callback);
+    return deliver(
+      () => {
+        const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes, this.#store.codec);
+        return this.#enqueue(async () => {
+          const state = await this.#writable();
+          if (Object.keys($set).length === 0) return true;
+          await this.#write(state, { $set }, bytes);
+          await this.#afterUserSet($set);
+          return true;
+        });
+      },
+      callback,
+      this.#unhandled('set()'),
+    );
   }
 
   /** Removes the given keys in one atomic `$unset`. Resolves true. */
-  del(...keys: string[]): CompatPromise<boolean>;
-  del(...keysThenCallback: [...keys: string[], callback: Callback<boolean>]): undefined;
+  del(...keys: SessionKey[]): CompatPromise<boolean>;
+  del(...keysThenCallback: [...keys: SessionKey[], callback: Callback<boolean>]): undefined;
   del(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [keys, callback] = splitCallback(args);
-    return deliver(() => {
-      const $unset = buildUnset(keys, this.#store.codec);
-      return this.#enqueue(async () => {
-        const state = await this.#writable({ lostIsFine: true });
-        // Nothing is stored under an id this object made and never wrote, nor under a lost one.
-        if (keys.length === 0 || state.kind === 'fresh' || state.kind === 'lost') return true;
-        await this.#write(state, { $unset });
-        return true;
-      });
-    }, callback);
+    return deliver(
+      () => {
+        const $unset = buildUnset(keys, this.#store.codec);
+        return this.#enqueue(async () => {
+          const state = await this.#writable({ lostIsFine: true });
+          // Nothing is stored under an id this object made and never wrote, nor under a lost one.
+          if (keys.length === 0 || state.kind === 'fresh' || state.kind === 'lost') return true;
+          await this.#write(state, { $unset });
+          return true;
+        });
+      },
+      callback,
+      this.#unhandled('del()'),
+    );
   }
 
   /**
@@ -192,7 +225,7 @@ export class Session {
   end(): CompatPromise<boolean>;
   end(callback: Callback<boolean>): undefined;
   end(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
-    return deliver(() => this.#enqueue(() => this.#end()), callback);
+    return deliver(() => this.#enqueue(() => this.#end()), callback, this.#unhandled('end()'));
   }
 
   /**
@@ -205,14 +238,18 @@ export class Session {
   regenerate(options: RegenerateOptions, callback: Callback<boolean>): undefined;
   regenerate(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [[options], callback] = splitCallback(args);
-    return deliver(() => {
-      const change = regenerateChange(options, this.#store.policy.maxDataBytes);
-      return this.#enqueue(async () => {
-        await this.#regenerate(change?.$set);
-        if (change) await this.#afterUserSet(change.$set);
-        return true;
-      });
-    }, callback);
+    return deliver(
+      () => {
+        const change = regenerateChange(options, this.#store.policy.maxDataBytes);
+        return this.#enqueue(async () => {
+          await this.#regenerate(change?.$set);
+          if (change) await this.#afterUserSet(change.$set);
+          return true;
+        });
+      },
+      callback,
+      this.#unhandled('regenerate()'),
+    );
   }
 
   /**
@@ -225,24 +262,32 @@ export class Session {
   setLifetime(ms: number, callback: Callback<boolean>): undefined;
   setLifetime(...args: unknown[]): CompatPromise<boolean> | undefined {
     const [[ms], callback] = splitCallback(args, 1);
-    return deliver(() => {
-      const lifetime = checkLifetime(ms);
-      return this.#enqueue(async () => {
-        // Its dates must be known: the new expiry never passes the session's stored deadline.
-        const state = refuseWrites((await this.#writable()).kind === 'unread' ? await this.#settle() : this.#state, false);
-        const { policy } = this.#store;
-        const now = this.#store.now();
-        const known = state.kind === 'live' || state.kind === 'forwarded' ? state.doc : undefined;
-        const deadline = known ? deadlineOf(policy, known) : deadlineFrom(policy, now);
-        await this.#write(state, { $set: { lifetime } }, undefined, expiryFrom(policy, now, deadline, lifetime));
-        return true;
-      });
-    }, callback);
+    return deliver(
+      () => {
+        const lifetime = checkLifetime(ms);
+        return this.#enqueue(async () => {
+          // Its dates must be known: the new expiry never passes the session's stored deadline.
+          const state = refuseWrites((await this.#writable()).kind === 'unread' ? await this.#settle() : this.#state, false);
+          const { policy } = this.#store;
+          const now = this.#store.now();
+          const known = state.kind === 'live' || state.kind === 'forwarded' ? state.doc : undefined;
+          const deadline = known ? deadlineOf(policy, known) : deadlineFrom(policy, now);
+          this.#cookieChoice = 'lifetime';
+          // The later choice wins over an earlier expire(): the cookie follows the lifetime again.
+          const ops = { $set: { lifetime }, $unset: { browserSession: '' as const } };
+          await this.#write(state, ops, undefined, expiryFrom(policy, now, deadline, lifetime));
+          return true;
+        });
+      },
+      callback,
+      this.#unhandled('setLifetime()'),
+    );
   }
 
   /**
-   * Makes the cookie a browser-session cookie (no expiry date) in this response; how long the
-   * data lives in the database does not change.
+   * Makes the cookie a browser-session cookie (no expiry date), in this response and, stored with
+   * the session, in later ones (rolling extensions, re-signing) until `setLifetime()`; how long
+   * the data lives in the database does not change.
    */
   expire(): void {
     const state = this.#state;
@@ -251,6 +296,44 @@ export class Session {
     const sendsNow =
       state.kind === 'live' || state.kind === 'unread' || state.kind === 'absent' || (state.kind === 'fresh' && state.cookieSent);
     this.#cookie.asBrowserSession(sendsNow ? state.id : undefined);
+    this.#cookieChoice = 'browser';
+    // Stored in the background (expire() returns nothing to wait on; later calls queue behind it).
+    this.#enqueue(() => this.#storeBrowserSession()).catch((err: unknown) => {
+      // Nobody can handle it: a MongoSessError goes to warn; anything else (a bug) to Node, as usual.
+      if (!(err instanceof MongoSessError)) throw err;
+      reportUnhandled(this.#store.warn, 'session.expire()', err);
+    });
+  }
+
+  /** Stores expire()'s choice with a session already stored (a new one gets it with its first write). */
+  async #storeBrowserSession(): Promise<void> {
+    const state = this.#state;
+    switch (state.kind) {
+      case 'live':
+      case 'unread':
+      case 'absent': {
+        if (state.kind === 'live' && state.doc.browserSession) return;
+        // Only onto a live session: never creates one, nor touches a gone one.
+        const live = liveFilter(this.#store.policy, this.#store.now());
+        const doc = await this.#db().sessions.update(this.#digestOf(state.id), { $set: { browserSession: true } }, { live });
+        if (doc && this.#state === state && state.kind === 'live') this.#state = { kind: 'live', id: state.id, doc };
+        return;
+      }
+      case 'fresh': // stored with the first write
+      case 'legacy': // a 0.4 session moves on first use; its cookie waits for that
+      case 'forwarded': // another request moved it, and sets its cookie
+      case 'legacyServed':
+      case 'lost':
+      case 'ended':
+        return;
+      default:
+        return unreachable(state);
+    }
+  }
+
+  /** Where `operation`'s error goes when nobody handles its promise: connect's `warn`, not an unhandled rejection. */
+  #unhandled(operation: string): (err: MongoSessError) => void {
+    return (err) => reportUnhandled(this.#store.warn, `session.${operation}`, err);
   }
 
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -288,17 +371,27 @@ export class Session {
   }
 
   #view(state: SessionState): SessionView {
+    const { hideId } = this.#store.policy;
     switch (state.kind) {
       case 'live':
       case 'forwarded':
         return withId(
-          { ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}), ...(state.doc.d && this.#store.codec.decode(state.doc.d)) },
+          {
+            _id: state.id,
+            ...(state.doc.createdAt ? { createdAt: state.doc.createdAt } : {}),
+            ...(state.doc.d && this.#store.codec.decode(state.doc.d)),
+          },
           state.id,
+          hideId,
         );
       case 'legacyServed':
-        return withId({ ...(state.times.createdAt ? { createdAt: state.times.createdAt } : {}), ...state.data }, state.id);
+        return withId(
+          { _id: state.id, ...(state.times.createdAt ? { createdAt: state.times.createdAt } : {}), ...state.data },
+          state.id,
+          hideId,
+        );
       default:
-        return withId({}, state.id);
+        return withId({ _id: state.id }, state.id, hideId);
     }
   }
 
@@ -341,6 +434,9 @@ export class Session {
    */
   async #write(state: SessionState, ops: WriteOps, bytes?: number, setExpiry?: Date): Promise<void> {
     if (state.kind === 'forwarded') return this.#writeForwarded(state, ops, bytes, setExpiry);
+    // A new id whose cookie has not gone out can no longer get one: its data would be stored
+    // under an id no client holds.
+    if (state.kind === 'fresh' && !state.cookieSent && !this.#cookie.writable) throw new MongoSessError(NEW_ID_AFTER_HEADERS);
     if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
     const { policy } = this.#store;
     const { sessions } = this.#db();
@@ -348,6 +444,8 @@ export class Session {
     const known = state.kind === 'live' ? state.doc : undefined;
     const expiresAt = setExpiry ?? rollingExpiry(policy, now, known);
     const create = ops.$set !== undefined && state.kind !== 'live';
+    // expire() before the session was stored: the choice is stored with it.
+    if (create && this.#cookieChoice === 'browser') ops = { ...ops, $set: { ...ops.$set, browserSession: true } };
     const { live, guarded } = this.#writeFilter(now, bytes);
     // A rolling write that cannot know the stored lifetime extends by connect's `expires`, so it
     // only matches sessions without a lifetime of their own; the others take the path below.
@@ -374,12 +472,29 @@ export class Session {
     if (guarded && stillLive) throw tooLargeError(policy.maxDataBytes);
     this.#enter(afterLookup(state.id, found, this.#judge(), state.kind === 'live'));
     if (ops.$set === undefined) return; // a del on a gone session: the keys are gone either way
-    if (this.#state.kind !== 'lost') {
-      // The client holds a dead cookie: give it a fresh session's, so it is not stuck.
-      this.#state = this.#startOver(true);
+    const next = this.#state;
+    switch (next.kind) {
+      case 'fresh':
+        // Gone before this request began (ended, regenerated, expired, endAll): the client holds a
+        // stale cookie and is a new visitor, as it would be had it read first. Written under a
+        // new id (which no document can block), with its cookie.
+        return this.#write(next, ops, bytes, setExpiry);
+      case 'absent':
+        // Removed meanwhile (a sweep of the expired document): a new visitor too.
+        this.#state = this.#startOver(false);
+        return this.#write(this.#state, ops, bytes, setExpiry);
+      case 'lost': // ended or moved by another request while this one ran: the no-resurrection guarantee
+      case 'live': // live again, yet the write did not match: refused rather than retried without end
+      case 'unread':
+      case 'legacy':
+      case 'forwarded':
+      case 'legacyServed':
+      case 'ended':
+        this.#refused(digest, 'write');
+        throw new MongoSessEndedError(GONE);
+      default:
+        return unreachable(next);
     }
-    this.#refused(digest, 'write');
-    throw new MongoSessEndedError(GONE);
   }
 
   /**
@@ -640,15 +755,32 @@ export class Session {
    * cookie goes out now, or with the first write.
    */
   #startOver(sendCookie: boolean): SessionState {
-    const state = freshSession(sendCookie);
-    if (sendCookie) this.#cookie.send(state.id, this.#store.now(), this.#newExpiry());
+    // After the headers no cookie can go out: the state says so, and a write is then refused.
+    const sends = sendCookie && this.#cookie.writable;
+    const state = freshSession(sends);
+    if (sends) this.#cookie.send(state.id, this.#store.now(), this.#newExpiry());
     return state;
   }
 
-  /** Sends the cookie of a stored session: it expires with the session. */
+  /**
+   * Sends the cookie of a stored session, as the session's own choice says: a browser-session
+   * cookie after expire(); expiring with the session when it has a lifetime of its own
+   * (setLifetime(), "remember me"), whatever the per-request `expires` says; else as `expires`
+   * says (by default, expiring with the session).
+   */
   #sendCookie(id: SessionId, doc: SessionDocument): void {
+    const choice = this.#cookieChoice ?? (doc.browserSession ? 'browser' : doc.lifetime !== undefined ? 'lifetime' : undefined);
+    if (choice === 'browser') {
+      this.#cookie.asBrowserSession(id);
+      return;
+    }
     const now = this.#store.now();
-    this.#cookie.send(id, now, doc.expiresAt ?? this.#newExpiry());
+    const expiry = doc.expiresAt ?? this.#newExpiry();
+    // The request's cookie follows `expires` (and, after expire() in this request, stays a
+    // browser-session one); a lifetime of the session's own overrides both.
+    const overridden = choice === 'lifetime' && (this.#expiresOption !== undefined || this.#cookieChoice === 'lifetime');
+    if (overridden) this.#cookie.sendUntil(id, expiry);
+    else this.#cookie.send(id, now, expiry);
   }
 
   /** When a session created now would expire: the cookie's expiry before anything is stored. */
@@ -691,13 +823,14 @@ function unreachable(value: never): never {
 }
 
 /**
- * The whole session as get() gives it. `_id` is the session id, readable as in 0.4
- * (`data._id`) but not enumerable: `res.json(await session.get())`, a spread or a log line would
- * otherwise hand the cookie to page scripts and defeat HttpOnly. It is always the cookie's id,
+ * The whole session as get() gives it. `_id` is the session id, an ordinary property as in 0.4
+ * (whose apps and tests send `JSON.stringify(session)` and read its `_id`); with `hideId` it is
+ * not enumerable, so `res.json(await session.get())`, a spread or a log line cannot hand the
+ * cookie to page scripts. It comes first (`data` starts with it) and is always the cookie's id,
  * whatever the stored data holds.
  */
-function withId(data: Record<string, unknown>, id: string): SessionView {
-  Object.defineProperty(data, '_id', { value: id, enumerable: false, writable: true, configurable: true });
+function withId(data: { _id: string } & Record<string, unknown>, id: string, hide: boolean): SessionView {
+  Object.defineProperty(data, '_id', { value: id, enumerable: !hide, writable: true, configurable: true });
   return data as SessionView;
 }
 

@@ -14,11 +14,17 @@ export interface RunningExample {
   url: string;
 }
 
-/** Starts `examples/<file>` and resolves once it prints "listening on <url>". */
-export async function startExample(file: string): Promise<RunningExample> {
-  const child = spawn(process.execPath, [join('examples', file)], {
+/**
+ * Starts `examples/<file>` and resolves once it prints "listening on <url>". `nodeArgs` go before
+ * the file (an `--import`); `uri` replaces MONGODB_URI.
+ */
+export async function startExample(
+  file: string,
+  { nodeArgs = [], uri = MONGODB_URI }: { nodeArgs?: string[]; uri?: string } = {},
+): Promise<RunningExample> {
+  const child = spawn(process.execPath, [...nodeArgs, join('examples', file)], {
     cwd: root,
-    env: { ...process.env, MONGODB_URI, PORT: '0', NODE_NO_WARNINGS: '1' },
+    env: { ...process.env, MONGODB_URI: uri, PORT: '0', NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

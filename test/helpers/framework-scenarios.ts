@@ -4,8 +4,9 @@
 //   GET /name        answers the stored name, or "none"
 //   GET /del         session.del('name'), answers "ok"
 //   GET /end         session.end(), answers "ok"
-//   GET /late?name=N session.set({ name: N }) with the error left to the framework's own handling
+//   GET /late?name=N lateWrite(): a write racing an end, with the error left to the framework's own handling
 import assert from 'node:assert/strict';
+import MongoSess, { type Session } from '../../src/index.js';
 import { Browser, parseSetCookie, rawRequest, type Reply } from './http.js';
 
 /** Stores, reads, deletes and ends a session through the app, keeping cookies like a browser. */
@@ -27,11 +28,10 @@ export async function roundTrip(url: string, cookieName = 'sess'): Promise<void>
 }
 
 /**
- * A write through a cookie whose session was ended meanwhile (by another request) is refused,
- * and the error response the framework sends still carries the fresh session cookie.
- * Returns that error response.
+ * A write through a cookie whose session another request ended before this one began is a new
+ * visitor's: it succeeds under a fresh id, whose cookie the response carries.
  */
-export async function lateWriteGetsFreshCookie(url: string, cookieName = 'sess'): Promise<Reply> {
+export async function staleCookieIsNewVisitor(url: string, cookieName = 'sess'): Promise<void> {
   const browser = new Browser();
   await browser.get(`${url}/set?name=Ann`);
   const old = await browser.cookie(url, cookieName);
@@ -39,14 +39,37 @@ export async function lateWriteGetsFreshCookie(url: string, cookieName = 'sess')
   // Another request with the same cookies (and signature) ends the session; this browser keeps the old ones.
   assert.equal((await rawRequest(`${url}/end`, { cookie: await browser.jar.getCookieString(url) })).body, 'ok');
 
-  const late = await browser.get(`${url}/late?name=Bob`);
+  const write = await browser.get(`${url}/set?name=Bob`);
+  assert.equal(write.body, 'ok', `no error: ${write.status} ${write.body}`);
+  const fresh = await browser.cookie(url, cookieName);
+  assert.ok(fresh && fresh !== old, 'the response sets a fresh session cookie');
+  assert.equal((await browser.get(`${url}/name`)).body, 'Bob', 'the write went to the new session');
+}
+
+/** The /late route: reads the session, which is then ended elsewhere while the request runs, then writes. */
+export async function lateWrite(session: Pick<Session, 'get' | 'set'>, name: string): Promise<void> {
+  await session.get();
+  await MongoSess.endAll({ name });
+  await session.set({ late: true });
+}
+
+/**
+ * A write that races an end (the session was live when this request read it, and ended before
+ * it wrote) is refused, through the framework's own error handling. Returns that response.
+ */
+export async function racedWriteIsRefused(url: string, cookieName = 'sess'): Promise<Reply> {
+  const browser = new Browser();
+  await browser.get(`${url}/set?name=Ann`);
+  const old = await browser.cookie(url, cookieName);
+  assert.ok(old);
+
+  const late = await browser.get(`${url}/late?name=Ann`);
   assert.ok(late.status >= 400, `the refused write is an error response, got ${late.status}`);
-  const fresh = late.setCookie.map(parseSetCookie).find((c) => c.name === cookieName);
-  assert.ok(fresh, `the error response sets a fresh ${cookieName} cookie: ${JSON.stringify(late.setCookie)}`);
-  assert.notEqual(fresh.value, old);
-  assert.equal(await browser.cookie(url, cookieName), fresh.value);
-  assert.equal((await browser.get(`${url}/name`)).body, 'none', 'nothing was written');
-  assert.equal((await browser.get(`${url}/set?name=Cy`)).body, 'ok', 'the fresh session takes writes');
+  const sent = late.setCookie.map(parseSetCookie).find((c) => c.name === cookieName);
+  assert.equal(sent, undefined, 'the refused write sends no session cookie');
+  assert.equal((await browser.get(`${url}/name`)).body, 'none', 'nothing was written, and the session stays ended');
+  assert.equal(await rawRequest(`${url}/name`, { cookie: `${cookieName}=${old}` }).then((r) => r.body), 'none');
+  assert.equal((await browser.get(`${url}/set?name=Cy`)).body, 'ok', "the next write is a new visitor's");
   assert.equal((await browser.get(`${url}/name`)).body, 'Cy');
   return late;
 }

@@ -40,9 +40,9 @@ export function send(res: ServerResponse, body: unknown, status = 200): void {
 }
 
 /**
- * JSON for the tests' replies. get()'s `_id` is not enumerable (so that an app's
- * `res.json(await session.get())` leaks no session id); the tests want to see it, so here it is
- * written out, last, as it used to be.
+ * JSON for the tests' replies. With connect's `hideId`, get()'s `_id` is not enumerable (so
+ * that an app's `res.json(await session.get())` leaks no session id); the tests want to see it,
+ * so here it is written out, last.
  */
 export function testJson(body: unknown): string {
   return JSON.stringify(body === undefined ? null : body, (_key, value: unknown) =>

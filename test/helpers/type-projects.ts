@@ -34,7 +34,7 @@ export function handle(req: IncomingMessage, res: ServerResponse): CompatPromise
   if (!(same(req, res) instanceof Session)) throw new Error('not a Session');
   return session.get();
 }
-export async function typed(session: Session): Promise<number | undefined> {
+export async function typed(session: Session): Promise<number | null | undefined> {
   // @ts-expect-error SessionData, merged above, says userId is a number
   await session.set({ userId: 'x' });
   return session.get('userId');
@@ -51,6 +51,46 @@ const requireUsage = `import MongoSess = require('mongosess');
 const error: MongoSess.MongoSessError = new MongoSess.MongoSessConfigError('mongosess: example');
 export const options: MongoSess.SessionOptions = { keys: ['secret'] };
 export const same: boolean = MongoSess === MongoSess.MongoSess && MongoSess === MongoSess.default && error instanceof MongoSess.MongoSessError;
+`;
+
+/**
+ * A project of type module mixing formats: ESM `.ts` and CommonJS `.cts` files, both importing
+ * mongosess and its subpaths, a session passed from one format to the other. Two copies of the
+ * declarations gave TS2717 (two types for Express.Request.session) and TS2345 (two Session classes).
+ */
+const mixedEsm = `import MongoSess, { type Session, MongoSessError, MongoSessConfigError } from 'mongosess';
+import { session } from 'mongosess/express';
+import { session as koaSession } from 'mongosess/koa';
+import { session as fastifySession } from 'mongosess/fastify';
+import type { IncomingMessage } from 'node:http';
+import { useSession } from './cjs.cjs';
+
+declare module 'mongosess' {
+  interface SessionData {
+    userId: number;
+  }
+}
+
+export const middlewares = [session({ keys: ['k'] }), koaSession(), fastifySession];
+export async function handle(req: IncomingMessage & { session: Session }): Promise<number | null | undefined> {
+  const id = await useSession(req.session);
+  // @ts-expect-error SessionData, merged above from ESM, types the CommonJS side too
+  await req.session.set({ userId: 'x' });
+  const error = new MongoSessConfigError('mongosess: example');
+  if (!(error instanceof MongoSessError) || !MongoSess.isConnected) throw error;
+  return id;
+}
+`;
+
+const mixedCjs = `import MongoSess = require('mongosess');
+import express = require('mongosess/express');
+import koa = require('mongosess/koa');
+import fastify = require('mongosess/fastify');
+
+export async function useSession(session: MongoSess.Session): Promise<number | null | undefined> {
+  return session.get('userId');
+}
+export const middlewares = [express.session(), koa.session(), fastify.session];
 `;
 
 const strict = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022', lib: ['es2022'], types: ['node'] };
@@ -76,4 +116,5 @@ export const typeProjects = [
   ),
   project('node10', 'commonjs', { module: 'commonjs', moduleResolution: 'node10' }, { 'use.ts': usage, 'require.ts': requireUsage }),
   project('bundler', 'module', { module: 'preserve', moduleResolution: 'bundler' }, { 'use.ts': usage }),
+  project('nodenext-mixed', 'module', { module: 'nodenext', moduleResolution: 'nodenext' }, { 'esm.ts': mixedEsm, 'cjs.cts': mixedCjs }),
 ];

@@ -233,7 +233,7 @@ describe('connected', () => {
         ['get', null, 1],
         ['get b', null, 2],
         ['del', null, true],
-        ['after del', null, ['createdAt']],
+        ['after del', null, ['_id', 'createdAt']],
         ['end', null, true],
       ]);
     } finally {

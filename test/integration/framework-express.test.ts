@@ -8,7 +8,7 @@ import connect from 'connect';
 import express from 'express';
 import { session, type Session } from '../../src/express.js';
 import { closeConnection, connectForTest } from '../helpers/framework-server.js';
-import { lateWriteGetsFreshCookie, roundTrip } from '../helpers/framework-scenarios.js';
+import { lateWrite, racedWriteIsRefused, roundTrip, staleCookieIsNewVisitor } from '../helpers/framework-scenarios.js';
 import { rawRequest, serve, type TestServer } from '../helpers/http.js';
 
 const express4 = createRequire(import.meta.url)('express4') as typeof express;
@@ -21,7 +21,7 @@ function plainRoutes(req: IncomingMessage & { session?: Session }, res: ServerRe
   const session = req.session!;
   const work: Record<string, () => Promise<unknown>> = {
     '/set': () => session.set({ name: url.searchParams.get('name') }).then(ok),
-    '/late': () => session.set({ name: url.searchParams.get('name') }).then(ok),
+    '/late': () => lateWrite(session, url.searchParams.get('name') ?? '').then(ok),
     '/name': () => session.get('name').then((name) => res.end(typeof name === 'string' ? name : 'none')),
     '/del': () => session.del('name').then(ok),
     '/end': () => session.end().then(ok),
@@ -40,7 +40,7 @@ function expressApp(): express.Express {
     res.send('ok');
   });
   app.get('/late', async (req, res) => {
-    await req.session.set({ name: String(req.query['name']) });
+    await lateWrite(req.session, String(req.query['name']));
     res.send('ok');
   });
   app.get('/name', async (req, res) => {
@@ -74,8 +74,10 @@ describe('mongosess/express', () => {
 
       it('gives req.session: set, get, del and end over real requests', () => roundTrip(server.url));
 
-      it('the default error handler keeps the fresh cookie of a refused late write', async () => {
-        assert.equal((await lateWriteGetsFreshCookie(server.url)).status, 500);
+      it("a write with a stale cookie is a new visitor's", () => staleCookieIsNewVisitor(server.url));
+
+      it('the default error handler answers a write refused by a racing end with its status, 409', async () => {
+        assert.equal((await racedWriteIsRefused(server.url)).status, 409, "the error's status");
       });
     });
   }

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { session } from '../../src/koa.js';
 import { closeConnection, connectForTest } from '../helpers/framework-server.js';
-import { lateWriteGetsFreshCookie, roundTrip } from '../helpers/framework-scenarios.js';
+import { lateWrite, racedWriteIsRefused, roundTrip, staleCookieIsNewVisitor } from '../helpers/framework-scenarios.js';
 import { Browser, serve, type TestServer } from '../helpers/http.js';
 
 /** A Koa app with the scenario routes, typed through the DefaultContext augmentation; `inner` runs between the session and the routes. */
@@ -17,8 +17,11 @@ function koaApp(inner?: Koa.Middleware): Koa {
     const name = ctx.query['name'];
     switch (ctx.path) {
       case '/set':
-      case '/late':
         await ctx.session.set({ name });
+        ctx.body = 'ok';
+        break;
+      case '/late':
+        await lateWrite(ctx.session, String(name));
         ctx.body = 'ok';
         break;
       case '/name': {
@@ -61,8 +64,10 @@ describe('mongosess/koa', () => {
 
   it('gives ctx.session: set, get, del and end over real requests', () => roundTrip(server.url));
 
-  it("Koa's default error handling keeps the fresh cookie of a refused late write", async () => {
-    assert.equal((await lateWriteGetsFreshCookie(server.url)).status, 500);
+  it("a write with a stale cookie is a new visitor's", () => staleCookieIsNewVisitor(server.url));
+
+  it("Koa's default error handling answers a write refused by a racing end with its status, 409", async () => {
+    assert.equal((await racedWriteIsRefused(server.url)).status, 409, "the error's status");
   });
 
   it('keeps Set-Cookie lines the error already carried in err.headers', async () => {
@@ -78,8 +83,8 @@ describe('mongosess/koa', () => {
       }).callback(),
     );
     try {
-      const late = await lateWriteGetsFreshCookie(own.url);
-      assert.equal(late.status, 500);
+      const late = await racedWriteIsRefused(own.url);
+      assert.equal(late.status, 409);
       assert.ok(late.setCookie.includes(flash), JSON.stringify(late.setCookie));
     } finally {
       await own.close();

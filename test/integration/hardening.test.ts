@@ -116,7 +116,7 @@ describe('hardening from the security review', () => {
   });
 
   for (const hours of [9, 33]) {
-    it(`absoluteTimeout turned on later: at ${hours} h a set then get does not return data under the old id, and the session is not counted`, async () => {
+    it(`absoluteTimeout turned on later: at ${hours} h a set is a new visitor's (no data under the old id), and the old session is not counted`, async () => {
       const browser = new Browser();
       const created = clock;
       const user = `uncapped-${hours}`;
@@ -133,9 +133,10 @@ describe('hardening from the security review', () => {
       );
       assert.equal(reply.status, 200, reply.body);
       const { write, view } = reply.json();
-      assert.equal(write.name, 'MongoSessEndedError', 'the write past the cap is refused');
+      assert.equal(write, 'resolved', 'the session was over its cap before this request: the write starts a new one');
       assert.notEqual(view._id, sid);
-      assert.deepEqual(view, { _id: view._id }, 'no data under the old id, nor the refused key');
+      assert.deepEqual(view, { _id: view._id, createdAt: view.createdAt, more: 1 }, 'a new session: none of the old data');
+      assert.equal(cookiesOf(reply).get('sess')?.value, view._id, 'with its cookie');
       assert.equal((await stored(sid))?.['d']?.['more'], undefined, 'nothing was written to the old session');
       assert.equal(await MongoSess.countSessions({ user }), 0, 'countSessions does not count it');
     });
@@ -198,7 +199,7 @@ describe('hardening from the security review', () => {
     });
   }
 
-  it('a set with the cookie of a session ended long before the request gets a fresh cookie (the client is not stuck)', async () => {
+  it('a set with the cookie of a session ended long before the request is a new visitor: stored under a fresh id, with its cookie', async () => {
     const browser = new Browser();
     const sid = await storedSession(browser, { user: 'cy' });
     const stale = new Browser();
@@ -207,11 +208,13 @@ describe('hardening from the security review', () => {
     clock += MINUTE;
 
     const reply = await app.run((s) => outcome(s.set({ again: true })), { browser: stale });
-    assert.equal(reply.json().name, 'MongoSessEndedError');
+    assert.equal(reply.json(), 'resolved', 'no error');
     const fresh = cookiesOf(reply).get('sess')?.value ?? '';
     assert.match(fresh, ID, 'a fresh cookie is sent');
     assert.notEqual(fresh, sid);
-    assert.equal((await app.run((s) => s.set({ again: true }).then(() => s.sid), { browser: stale })).json(), fresh, 'and it works');
+    assert.deepEqual((await stored(fresh))?.['d'], { again: true }, 'the write went to the new session');
+    assert.equal((await stored(sid))?.['d'], undefined, 'the ended one stays ended');
+    assert.equal((await app.run((s) => s.get('again'), { browser: stale })).json(), true, 'and the client holds it');
   });
 
   it('a 0.4 session first read after the response headers were sent is served and kept; a later request moves it', async () => {
@@ -295,26 +298,44 @@ describe('hardening from the security review', () => {
     assert.deepEqual((await stored(view._id))?.['d'], { user: 'eve', visits: 1 });
   });
 
-  it("get()'s whole session does not hand the id to page scripts: res.json(await session.get()) holds no _id, yet data._id reads it", async () => {
-    const browser = new Browser();
-    await app.run((s) => s.set({ user: 'ann' }), { browser });
-    const sid = await browser.cookie(app.url, 'sess');
+  /** What an app would write of `get()`'s whole session: plain JSON.stringify (as res.json() does), a spread, its keys. */
+  async function echoedSession(browser: Browser) {
     const reply = await app.run(
       async (s, _req, res) => {
         const data = await s.get();
         res.writeHead(200, { 'content-type': 'application/json' });
-        // What an app would write: plain JSON.stringify, as res.json() does.
         res.end(JSON.stringify({ data, spread: { ...data }, keys: Object.keys(data), readable: data._id === s.sid }));
       },
       { browser },
     );
+    return { body: reply.body, ...reply.json() };
+  }
+
+  it("get()'s whole session holds _id as an ordinary property by default, as in 0.4: JSON.stringify(session) carries it", async () => {
+    const browser = new Browser();
+    await app.run((s) => s.set({ user: 'ann' }), { browser });
+    const sid = await browser.cookie(app.url, 'sess');
+    const { data, spread, keys, readable } = await echoedSession(browser);
+    assert.deepEqual(data, { _id: sid, createdAt: data.createdAt, user: 'ann' });
+    assert.deepEqual(spread, data);
+    assert.deepEqual(keys, ['_id', 'createdAt', 'user'], '_id comes first, as in the 0.4 document');
+    assert.equal(readable, true);
+    const fresh = await echoedSession(new Browser());
+    assert.deepEqual(fresh.keys, ['_id'], 'a new visitor is { _id }');
+  });
+
+  it("with hideId, get()'s whole session does not hand the id to page scripts: JSON, spreads and keys skip _id, yet data._id reads it", async () => {
+    await fixture.reconnect({ hideId: true });
+    const browser = new Browser();
+    await app.run((s) => s.set({ user: 'ann' }), { browser });
+    const sid = await browser.cookie(app.url, 'sess');
+    const { body, data, spread, keys, readable } = await echoedSession(browser);
     assert.ok(sid);
-    assert.ok(!reply.body.includes(sid), 'the session id is not in the JSON');
-    const { data, spread, keys, readable } = reply.json();
+    assert.ok(!body.includes(sid), 'the session id is not in the JSON');
     assert.deepEqual(data, { createdAt: data.createdAt, user: 'ann' });
     assert.deepEqual(spread, data);
     assert.deepEqual(keys, ['createdAt', 'user']);
-    assert.equal(readable, true, '0.4 code reading data._id still gets the id');
+    assert.equal(readable, true, 'code reading data._id still gets the id');
   });
 
   it('lowering absoluteTimeout shortens existing sessions: a 24 h session is not served at 9 h under an 8 h cap', async () => {

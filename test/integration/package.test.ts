@@ -45,9 +45,12 @@ describe('the npm package', () => {
       .split('\n')
       .pop()!;
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-    // @types/node at the version the repository uses: the published types refer to node:http.
-    const typesNode = `@types/node@${JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8')).version}`;
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball), typesNode], {
+    // At the versions the repository uses: @types/node (the published types refer to node:http), and
+    // the frameworks' types the subpaths' types refer to (for the mixed-format project).
+    const version = (name: string) =>
+      `${name}@${JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version}`;
+    const typeDeps = ['@types/node', '@types/express', '@types/koa', 'fastify'].map(version);
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball), ...typeDeps], {
       cwd: dir,
       stdio: 'ignore',
     });
@@ -83,13 +86,13 @@ console.log(JSON.stringify({ keys: Object.keys(named), differing, self: [require
     }
   });
 
-  it('the types compile in fresh strict projects (no skipLibCheck): NodeNext ESM and CJS, node10, bundler', () => {
+  it('the types compile in fresh strict projects (no skipLibCheck): NodeNext ESM and CJS, node10, bundler, and a mix of ESM and CJS files', () => {
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
     for (const project of typeProjects) {
       mkdirSync(join(dir, project.name));
       for (const [file, text] of Object.entries(project.files)) writeFileSync(join(dir, project.name, file), text);
     }
-    // One build-mode run checks all four and parses the shared declaration files once.
+    // One build-mode run checks them all and parses the shared declaration files once.
     try {
       execFileSync('node', [tsc, '--build', ...typeProjects.map((project) => project.name)], { cwd: dir, encoding: 'utf8' });
     } catch (err) {

@@ -29,10 +29,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 /**
- * The model. A gone session (its cookie names an ended session) is discovered by the first
- * operation that looks: a `set` is refused with MongoSessEndedError, anything else finds an
- * empty session; either way the request goes on with a fresh one. After `end()` every write
- * is refused.
+ * The model. A gone session (its cookie names a session ended before the request) is a new
+ * visitor: the first operation that looks, a `set` included, finds an empty session and the
+ * request goes on with a fresh one. After `end()` every write is refused.
  */
 function model(start: Start, ops: readonly Op[]): { results: Result[]; stored: Record<string, number> | null } {
   let phase: 'unknown-gone' | 'active' | 'ended' = start === 'gone' ? 'unknown-gone' : 'active';
@@ -41,13 +40,7 @@ function model(start: Start, ops: readonly Op[]): { results: Result[]; stored: R
   const results: Result[] = [];
   const ENDED = { error: 'MongoSessEndedError' };
   for (const op of ops) {
-    if (phase === 'unknown-gone' && op.op !== 'end') {
-      phase = 'active';
-      if (op.op === 'set') {
-        results.push(ENDED);
-        continue;
-      }
-    }
+    if (phase === 'unknown-gone' && op.op !== 'end') phase = 'active';
     if (phase === 'ended' || (phase === 'unknown-gone' && op.op === 'end')) {
       phase = 'ended';
       stored = false;

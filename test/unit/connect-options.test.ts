@@ -17,6 +17,7 @@ describe('connect options', () => {
     assert.equal(config.policy.touchAfter, 0);
     assert.equal(config.policy.absoluteTimeout, 0);
     assert.equal(config.policy.maxDataBytes, 1024 * 1024);
+    assert.equal(config.policy.hideId, false, "get()'s _id is an ordinary property, as in 0.4");
     assert.equal(config.connection.upgradeLegacySessions, true);
     assert.ok('uri' in config.connection.client);
     assert.equal(config.connection.client.uri, 'mongodb://127.0.0.1:27017');
@@ -58,6 +59,7 @@ describe('connect options', () => {
       [{ uri: 'http://x' }, /uri must start with mongodb:\/\//],
       [{ db: 'a.b' }, /db must be a database name/],
       [{ collection: '$x' }, /collection must not contain/],
+      [{ hideId: 'yes' }, /^mongosess: hideId must be true or false, got: "yes"$/],
       [{ auth: { user: 'u' } }, /auth must be \{ user: string, pass: string \}/],
       [{ client: new MongoClient('mongodb://127.0.0.1:1'), auth: { user: 'u', pass: 'p' } }, /cannot be combined with client/],
       [{ now: 5 }, /now must be a function/],
