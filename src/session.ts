@@ -8,6 +8,7 @@ import {
   deadlineOf,
   expiryFrom,
   isLive,
+  lifetimeOf,
   liveFilter,
   rollingExpiry,
   tombstoneExpiry,
@@ -207,6 +208,98 @@ export class Session {
         return true;
       });
     }, callback);
+  }
+
+  /**
+   * @internal For `mongosess/express-session`: sets and removes top-level keys in one atomic
+   * update (`$set` and `$unset` together), so a request's changes land all or nothing. With
+   * nothing to set it is a `del()` (never creates the session). Resolves true.
+   */
+  update(set: SessionUpdate, del: readonly string[]): Promise<boolean> {
+    let write: WriteOps;
+    try {
+      const { $set, bytes } = buildSet(set, this.#store.policy.maxDataBytes);
+      const $unset = buildUnset(del);
+      const both = del.find((key) => Object.hasOwn($set, `${DATA_FIELD}.${key}`));
+      if (both !== undefined) throw new MongoSessValidationError(`update() both sets and removes ${JSON.stringify(both)}`);
+      write = { ...(Object.keys($set).length > 0 ? { $set, bytes } : {}), ...(del.length > 0 ? { $unset } : {}) };
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#enqueue(async () => {
+      const { bytes, ...ops } = write;
+      const state = await this.#writable({ lostIsFine: !ops.$set });
+      if (!ops.$set && (!ops.$unset || state.kind === 'fresh' || state.kind === 'lost')) return true;
+      await this.#write(state, ops, bytes);
+      return true;
+    });
+  }
+
+  /**
+   * @internal For `mongosess/express-session`'s `regenerate()`: ends this session (a tombstone,
+   * as `end()`) and carries on under a new id with no data, whose cookie goes out now (or with
+   * the first write under `cookieOnFirstWrite`). Resolves true.
+   */
+  restart(cookieNow: boolean): Promise<boolean> {
+    return this.#enqueue(async () => {
+      refuseWrites(this.#state, false);
+      if (!this.#cookie.writable) {
+        throw new MongoSessError('regenerate() must be called before the response headers are sent, as it sets a new cookie');
+      }
+      await this.#end();
+      this.#state = this.#startOver(cookieNow);
+      return true;
+    });
+  }
+
+  /**
+   * @internal For `mongosess/express-session`: the stored data alone (no `_id`, no
+   * `createdAt`), from this request's one read; with `again`, read anew (its `reload()`).
+   */
+  data(again = false): Promise<Record<string, unknown>> {
+    return this.#enqueue(async () => {
+      const state = this.#state;
+      if (again && (state.kind === 'live' || state.kind === 'absent')) {
+        const doc = await this.#db().sessions.find(this.#digestOf(state.id));
+        this.#enter(afterLookup(state.id, doc, this.#judge(), state.kind === 'live'));
+      }
+      const settled = await this.#settle();
+      switch (settled.kind) {
+        case 'live':
+        case 'forwarded':
+          return settled.doc.d ?? {};
+        case 'legacyServed':
+          return settled.data;
+        default:
+          return {};
+      }
+    });
+  }
+
+  /**
+   * @internal When the session expires, as its cookie says: the stored expiry, or that of a
+   * session created now; undefined once it is ended or lost.
+   */
+  get expiresAt(): Date | undefined {
+    const state = this.#state;
+    switch (state.kind) {
+      case 'live':
+      case 'forwarded':
+        return state.doc.expiresAt;
+      case 'fresh':
+      case 'unread':
+      case 'absent':
+        return this.#newExpiry();
+      default:
+        return undefined;
+    }
+  }
+
+  /** @internal The session's lifetime in ms: its own (`setLifetime()`) or connect's `expires`. */
+  get lifetime(): number {
+    const state = this.#state;
+    const doc = state.kind === 'live' || state.kind === 'forwarded' ? state.doc : undefined;
+    return lifetimeOf(this.#store.policy, doc);
   }
 
   /**
