@@ -178,6 +178,19 @@ export class SessionCollection {
     await this.#attempt('storing the session', () => this.#collection.insertOne(doc));
   }
 
+  /** Stores a session unless one (live, ended or expired) has this digest already; false then. */
+  insertIfAbsent(doc: SessionDocument): Promise<boolean> {
+    return this.#attempt('storing the session', async () => {
+      try {
+        await this.#collection.insertOne(doc);
+        return true;
+      } catch (err) {
+        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
+        throw err;
+      }
+    });
+  }
+
   /** Replaces the data of a session (a moved copy catching up with its original). */
   async replaceData(digest: SessionDigest, data: Record<string, unknown>): Promise<void> {
     await this.#attempt('storing the session', () => this.#collection.updateOne({ _id: digest }, { $set: { [DATA_FIELD]: data } }));

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError } from './errors.js';
-import { isLegacySessionId, type LegacySessions } from './legacy.js';
+import { isLegacySessionId, MOVE_GRACE_MS, type LegacySessions } from './legacy.js';
 import {
   creationTimes,
   deadlineFrom,
@@ -248,6 +248,40 @@ export class Session {
       }
       await this.#end();
       this.#state = this.#startOver(cookieNow);
+      return true;
+    });
+  }
+
+  /**
+   * @internal For `mongosess/express-session`'s `adopt`: a request with no session of its own
+   * takes over the session `id` (derived from an express-session cookie, so parallel requests
+   * with one old cookie derive the same): served if already stored (another request adopted it),
+   * else created from `load()`'s data, insert-only, so a parallel adoption never overwrites it.
+   * Resolves false where nothing was adopted (this request has a session, `load()` found nothing,
+   * the id was ended (adopted, then logged out), or adopted before this request and longer ago
+   * than MOVE_GRACE_MS, so a replayed old cookie no longer opens it).
+   */
+  adopt(id: string, load: () => Promise<Record<string, unknown> | undefined>): Promise<boolean> {
+    return this.#enqueue(async () => {
+      if (this.#state.kind !== 'fresh' || !isSessionId(id)) return false;
+      const { policy } = this.#store;
+      const { sessions } = this.#db();
+      const digest = this.#digestOf(id);
+      let doc = await sessions.find(digest);
+      // Found: a parallel request adopted it. Only as 0.4 moves forward: during this request or
+      // within MOVE_GRACE_MS of it; later the old cookie is dead, whatever it derives.
+      const adoptedAt = doc?.createdAt?.getTime() ?? 0;
+      if (doc && adoptedAt < this.#requestStart && this.#store.now() - adoptedAt > MOVE_GRACE_MS) return false;
+      if (!doc) {
+        const data = await load();
+        if (!data) return false;
+        buildSet(data, policy.maxDataBytes); // stored whole below: checked as one set() would be
+        const created: SessionDocument = { _id: digest, d: data, ...creationTimes(policy, this.#store.now()) };
+        doc = (await sessions.insertIfAbsent(created)) ? created : await sessions.find(digest);
+      }
+      if (!doc || !isLive(policy, doc, this.#store.now())) return false;
+      this.#enter({ kind: 'live', id, doc });
+      this.#sendCookie(id, doc);
       return true;
     });
   }
