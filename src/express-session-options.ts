@@ -3,6 +3,7 @@
 // `cookie.maxAge`, `genid`) are refused with a message that says where it went. Errors are the
 // main entry's classes (this entry is bundled apart from it), so `instanceof` works.
 import MongoSess from 'mongosess';
+import { resolveAdoption, type Adoption, type AdoptOptions } from './express-session-adopt.js';
 import type { SessionOptions } from './framework-types.js';
 
 type SameSite = 'lax' | 'strict' | 'none';
@@ -84,6 +85,13 @@ export interface ExpressSessionOptions {
    * @default 'keep'
    */
   unset?: 'keep' | 'destroy';
+  /**
+   * Switching from express-session + connect-mongo: a request with a live express-session cookie
+   * (signed by `secret`) and no mongosess session moves into mongosess on first use (new id and
+   * cookie, its data, the old document deleted, the old cookie cleared). See MIGRATING.md.
+   * @default undefined (express-session cookies are ignored)
+   */
+  adopt?: AdoptOptions;
 }
 
 /** The options, checked, and the mongosess options they map to. */
@@ -92,6 +100,7 @@ export interface MiddlewareConfig {
   readonly session: SessionOptions;
   readonly saveUninitialized: boolean;
   readonly unset: 'keep' | 'destroy';
+  readonly adopt: Adoption | undefined;
   readonly cookie: { httpOnly: boolean; secure: boolean | 'auto'; sameSite: SameSite | false; path: string; domain: string | undefined };
 }
 
@@ -102,7 +111,7 @@ const REFUSED: Record<string, string> = {
   genid: 'session ids are made by mongosess (256 random bits, stored hashed); remove genid',
 };
 
-const KNOWN = ['name', 'secret', 'keys', 'cookie', 'saveUninitialized', 'resave', 'proxy', 'unset'];
+const KNOWN = ['name', 'secret', 'keys', 'cookie', 'saveUninitialized', 'resave', 'proxy', 'unset', 'adopt'];
 const COOKIE_KNOWN = ['httpOnly', 'secure', 'sameSite', 'path', 'domain'];
 const COOKIE_LIFETIME =
   'the session lifetime is MongoSess.connect({ expires }) (the cookie expires with the session), or per session ' +
@@ -171,6 +180,10 @@ export function resolveMiddlewareOptions(input: unknown): MiddlewareConfig {
   const proxy = check('proxy', options['proxy'], isBoolean, 'true or false', false);
   const unset = check<'keep' | 'destroy'>('unset', options['unset'], (v) => v === 'keep' || v === 'destroy', "'keep' or 'destroy'", 'keep');
   const name = check<string | undefined>('name', options['name'], isString, 'a non-empty string', undefined);
+  const adopt = resolveAdoption(options['adopt']);
+  if (adopt && adopt.name === (name ?? 'sess')) {
+    fail(`adopt.name and name are both "${adopt.name}": give the mongosess cookie another name, so the two cookies can coexist`);
+  }
 
   const session: SessionOptions = {
     ...(name !== undefined ? { cookieName: name } : {}),
@@ -183,5 +196,5 @@ export function resolveMiddlewareOptions(input: unknown): MiddlewareConfig {
     path,
     ...(domain !== undefined ? { domain } : {}),
   };
-  return { session, saveUninitialized, unset, cookie: { httpOnly, secure, sameSite, path, domain } };
+  return { session, saveUninitialized, unset, adopt, cookie: { httpOnly, secure, sameSite, path, domain } };
 }

@@ -6,10 +6,12 @@
 // goes out. It imports the main entry by name, sharing its one MongoSess and connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import MongoSess, { type SessionData } from 'mongosess';
+import { adoptOld } from './express-session-adopt.js';
 import { resolveMiddlewareOptions, type ExpressSessionOptions, type MiddlewareConfig } from './express-session-options.js';
 import type { Session } from './framework-types.js';
 
-export type { ExpressSessionOptions } from './express-session-options.js';
+export type { AdoptCollection, AdoptOptions } from './express-session-adopt.js';
+export type { ExpressSessionCookieOptions, ExpressSessionOptions } from './express-session-options.js';
 
 /** `(err) => void`: the callback of `regenerate`, `destroy`, `reload` and `save`. */
 export type SessionCallback = (err?: unknown) => void;
@@ -318,7 +320,8 @@ export function session(options?: ExpressSessionOptions): ExpressSessionMiddlewa
       return;
     }
     const shared: Shared = { core, req, config };
-    core.data().then((data) => {
+    const { adopt } = config;
+    (adopt ? adoptOld(adopt, core, req.headers.cookie, res).then(() => core.data()) : core.data()).then((data) => {
       req.session = new ExpressSession(shared, data) as RequestSession;
       Object.defineProperty(req, 'sessionID', { get: () => core.sid, enumerable: true, configurable: true });
       saveBeforeEnd(shared, res, next);
