@@ -2,10 +2,12 @@
 // mongosess/express-session export): Passport 0.7 with passport-local, connect-flash and
 // csrf-sync's session-kept token, unchanged, on mongosess.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Browser, rawRequest, type Reply } from '../helpers/http.js';
-import { startExample, stopExample, type RunningExample } from '../helpers/example-process.js';
+import { root, startExample, stopExample, type RunningExample } from '../helpers/example-process.js';
 
 const COOKIE = 'sess';
 
@@ -60,6 +62,14 @@ describe('examples/express-session.js', () => {
     running = await startExample('express-session.js');
   });
   after(() => stopExample(running.child));
+
+  it('is in the README word for word', () => {
+    const example = readFileSync(join(root, 'examples', 'express-session.js'), 'utf8');
+    assert.ok(
+      readFileSync(join(root, 'README.md'), 'utf8').includes(example.trim()),
+      'README.md must contain examples/express-session.js verbatim',
+    );
+  });
 
   it('csrf-sync: a POST without the token kept in the session is refused', async () => {
     const browser = new Browser();
