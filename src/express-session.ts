@@ -108,7 +108,7 @@ export class ExpressSession {
 
   /** Writes the changed keys now (one atomic update), instead of at the end of the response. */
   save(callback?: SessionCallback): this {
-    this.#run(callback, () => this.commit());
+    this.#run(callback, () => this.#commit());
     return this;
   }
 
@@ -124,10 +124,18 @@ export class ExpressSession {
   }
 
   /**
-   * @internal Writes what changed since the read (or the last save): nothing when nothing did;
-   * else one atomic `$set`/`$unset`, and a new lifetime if `cookie.maxAge`/`expires` was set.
+   * @internal What the end of the response saves: `session`'s changes, unless `regenerate()` or
+   * `destroy()` retired it. Static, so that no data key can shadow it.
    */
-  async commit(): Promise<void> {
+  static commit(session: ExpressSession): Promise<void> {
+    return session.#retired ? Promise.resolve() : session.#commit();
+  }
+
+  /**
+   * Writes what changed since the read (or the last save): nothing when nothing did; else one
+   * atomic `$set`/`$unset`, and a new lifetime if `cookie.maxAge`/`expires` was set.
+   */
+  async #commit(): Promise<void> {
     this.#refuseRetired('save');
     const { core } = this.#shared;
     const set: Record<string, unknown> = {};
@@ -160,14 +168,12 @@ export class ExpressSession {
     if (lifetime !== undefined) await core.setLifetime(lifetime);
   }
 
-  /** @internal Whether this object is the request's live session (not regenerated away or destroyed). */
-  get retired(): boolean {
-    return this.#retired;
-  }
-
   #assign(data: Record<string, unknown>): void {
     const snapshot: Snapshot = new Map();
     for (const [key, value] of Object.entries(data)) {
+      // `id` and `cookie` are the session's own (read-only, as in express-session): a stored key
+      // of that name stays stored, out of reach of req.session.
+      if (key === 'id' || key === 'cookie') continue;
       (this as Record<string, unknown>)[key] = value;
       const json = jsonOf(value);
       if (json !== undefined) snapshot.set(key, json);
@@ -321,12 +327,14 @@ export function session(options?: ExpressSessionOptions): ExpressSessionMiddlewa
     }
     const shared: Shared = { core, req, config };
     const { adopt } = config;
-    (adopt ? adoptOld(adopt, core, req.headers.cookie, res).then(() => core.data()) : core.data()).then((data) => {
-      req.session = new ExpressSession(shared, data) as RequestSession;
-      Object.defineProperty(req, 'sessionID', { get: () => core.sid, enumerable: true, configurable: true });
-      saveBeforeEnd(shared, res, next);
-      next();
-    }, next);
+    (adopt ? adoptOld(adopt, core, req.headers.cookie, res).then(() => core.data()) : core.data())
+      .then((data) => {
+        req.session = new ExpressSession(shared, data) as RequestSession;
+        Object.defineProperty(req, 'sessionID', { get: () => core.sid, enumerable: true, configurable: true });
+        saveBeforeEnd(shared, res, next);
+      })
+      // Outside the chain: an error the route throws is its framework's to handle, not next's twice.
+      .then(() => next(), next);
   };
 }
 
@@ -361,7 +369,7 @@ function saveBeforeEnd(shared: Shared, res: ServerResponse, next: (err?: unknown
 async function finish({ core, req, config }: Shared): Promise<void> {
   const current = req.session;
   if (current instanceof ExpressSession) {
-    if (!current.retired) await current.commit();
+    await ExpressSession.commit(current);
     return;
   }
   // `req.session = null` or `delete req.session`: ended with `unset: 'destroy'` (again, harmlessly,

@@ -78,6 +78,12 @@ const routes: Record<string, Route> = {
     req.session['remember'] = true;
     json(res, { maxAge: req.session.cookie.maxAge });
   },
+  // Through the core API of the same request's session: keys named like req.session's own members.
+  '/core-set': (req, res) => {
+    void MongoSess(req, res)
+      .set({ id: 'stored id', cookie: 'stored cookie', commit: 1 })
+      .then(() => json(res, true));
+  },
   '/cookie': (req, res) => json(res, { maxAge: req.session.cookie.maxAge, expires: req.session.cookie.expires }),
   '/slow': (req, res) => {
     req.session['late'] = true;
@@ -218,6 +224,18 @@ describe('mongosess/express-session', () => {
     assert.equal(doc?.lifetime, month);
     const cookie = (await browser.get(url('/cookie'))).json();
     assert.ok(cookie.maxAge > month - 60_000 && cookie.maxAge <= month, `maxAge ${cookie.maxAge}`);
+  });
+
+  it("keeps req.session's id and cookie when the stored data has keys of those names", async () => {
+    const browser = new Browser();
+    await browser.get(url('/inc'));
+    await browser.get(url('/core-set'));
+    const dump = (await browser.get(url('/dump'))).json();
+    assert.equal(dump.id, await browser.cookie(server.url, COOKIE));
+    assert.equal(dump.cookie, undefined);
+    assert.equal(dump.commit, 1, 'a data key named like an internal method is plain data');
+    assert.equal((await browser.get(url('/inc'))).json().views, 2, 'and saving still works');
+    assert.equal(typeof (await browser.get(url('/cookie'))).json().maxAge, 'number');
   });
 
   it('refuses a save racing a logout: the ended session is not written back', async () => {
