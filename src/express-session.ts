@@ -80,6 +80,7 @@ export class ExpressSession {
       await core.restart(config.saveUninitialized);
       this.#retired = true;
       req.session = new ExpressSession(this.#shared, {}) as RequestSession;
+      req.sessionID = core.sid;
     });
     return this;
   }
@@ -330,7 +331,8 @@ export function session(options?: ExpressSessionOptions): ExpressSessionMiddlewa
     (adopt ? adoptOld(adopt, core, req.headers.cookie, res).then(() => core.data()) : core.data())
       .then((data) => {
         req.session = new ExpressSession(shared, data) as RequestSession;
-        Object.defineProperty(req, 'sessionID', { get: () => core.sid, enumerable: true, configurable: true });
+        // A plain property, as express-session sets it (an accessor would slow every later read of req).
+        req.sessionID = core.sid;
         saveBeforeEnd(shared, res, next);
       })
       // Outside the chain: an error the route throws is its framework's to handle, not next's twice.
