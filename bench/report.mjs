@@ -65,6 +65,24 @@ export function evaluateTargets(results) {
     measured: `${int(scaling.read.large.rps)} vs ${int(scaling.read.small.rps)} req/s = ${ratio(lookupRatio)}; p50 ${fmt(scaling.read.large.p50, 2)} vs ${fmt(scaling.read.small.p50, 2)} ms`,
     met: lookupRatio >= 0.9,
   });
+  // mongosess/express-session against the express-session app it replaces (runs before it was added have no such app).
+  const xs = summary.exsess;
+  if (xs) {
+    for (const w of results.workloads) {
+      const r = xs[w.key].rps / ex[w.key].rps;
+      targets.push({
+        target: `${w.label}: mongosess/express-session at least the req/s of express-session + connect-mongo, with no more database commands`,
+        measured: `${int(xs[w.key].rps)} vs ${int(ex[w.key].rps)} req/s = ${ratio(r)}; ${fmt(xs[w.key].commandsPerRequest, 2)} vs ${fmt(ex[w.key].commandsPerRequest, 2)} commands/req`,
+        met: r >= 1 && xs[w.key].commandsPerRequest <= ex[w.key].commandsPerRequest,
+      });
+    }
+    const lostXs = results.lost.exsess?.lost;
+    targets.push({
+      target: `${results.env.config.parallel} parallel requests on one session, each setting a different key: mongosess/express-session loses none`,
+      measured: `lost ${lostXs}, express-session + connect-mongo lost ${results.lost.express.lost}`,
+      met: lostXs === 0,
+    });
+  }
   const lostMs = results.lost.mongosess.lost;
   const viaProxy = results.lostRoute === 'proxy';
   targets.push({
@@ -139,7 +157,7 @@ export function formatConsoleTables(results) {
 // ---------------------------------------------------------------------------------------------
 // SVG: a grouped bar chart of req/s per workload, hand-written.
 
-const COLORS = { mongosess: '#2f6fb0', express: '#e0872b', raw: '#8a8a8a' };
+const COLORS = { mongosess: '#2f6fb0', express: '#e0872b', exsess: '#3a9a5b', raw: '#8a8a8a' };
 const escapeXml = (text) =>
   String(text).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]);
 
@@ -298,7 +316,7 @@ export function renderMarkdown(results) {
   L.push('## Method');
   L.push('');
   L.push(
-    '- Three apps, each in its own Node.js child process (`bench/servers/`), each with its own `MongoClient` (driver defaults, `monitorCommands: true`) and its own collection in one database on one server:',
+    `- ${results.apps.length} apps, each in its own Node.js child process (\`bench/servers/\`), each with its own \`MongoClient\` (driver defaults, \`monitorCommands: true\`) and its own collection in one database on one server:`,
   );
   L.push(
     '  - **mongosess** on plain `node:http`, signed cookies (`keys`), all other options default (`MongoSess.connect({ client, db, collection })`).',
@@ -309,6 +327,11 @@ export function renderMarkdown(results) {
         ? " Its `autoRemove` is `'interval'`, because FerretDB refuses TTL indexes (mongosess falls back to the same by itself)."
         : ''),
   );
+  if (results.apps.some((a) => a.key === 'exsess')) {
+    L.push(
+      '  - **mongosess/express-session** on express 5: the express-session app above, line for line (`req.session.user = …`), with `session({ secret, resave: false, saveUninitialized: false })` from `mongosess/express-session` in place of express-session + connect-mongo, and `MongoSess.connect({ client, db, collection })`.',
+    );
+  }
   L.push(
     '  - **raw driver baseline** on plain `node:http`: the same database operations mongosess makes (`findOne` by `_id` to read, `findOneAndUpdate` with `$set` and upsert to write, nothing for a new visitor) with no session logic: the cookie value is the `_id`, no signature, hashing, validation or expiry check.',
   );
@@ -318,16 +341,16 @@ export function renderMarkdown(results) {
   L.push('  - *read, then set one key*: read `user`, then store `n`;');
   L.push('  - *new visitor who stores nothing*: no cookie; read `user` (absent) and answer.');
   L.push(
-    `- Load: autocannon in a separate process (\`bench/load.mjs\`), ${cfg.connections} keep-alive connections, each one visitor with their own session (created beforehand through the app itself), ${cfg.duration} s per cell.`,
+    `- Load: autocannon in a separate process (\`bench/load.mjs\`), $cfg.connectionskeep-alive connections, each one visitor with their own session (created beforehand through the app itself), $cfg.durations per cell.`,
   );
   L.push(
-    `- ${cfg.runs} run${cfg.runs > 1 ? 's' : ''}; in each run every workload is measured on the three apps one after another (interleaved, order rotated between runs and workloads). Each app and workload got ${cfg.warmup} s of unrecorded warm-up first. Tables show the **median** over runs.`,
+    `- $cfg.runsrun$cfg.runs > 1 ? 's' : ''; in each run every workload is measured on the $results.apps.lengthapps one after another (interleaved, order rotated between runs and workloads). Each app and workload got $cfg.warmups of unrecorded warm-up first. Tables show the **median** over runs.`,
   );
   L.push(
     '- Measured in the app process, between two reads of its `/__stats` endpoint around each cell: requests served, `process.cpuUsage()` (user + system) per request, database commands per request (driver `commandStarted` events, not counting `hello`/`ping`/`endSessions`/`buildInfo`/auth), and peak RSS (`process.memoryUsage.rss()` sampled every 20 ms). Requests/s and latency come from autocannon; requests/s counts only 2xx answers.',
   );
   L.push(
-    `- The machine has ${env.nproc} CPUs shared by the database server, the app under test and the load generator, so requests/s is bounded by all three; CPU per request is the app process's own.`,
+    `- The machine has $env.nprocCPUs shared by the database server, the app under test and the load generator, so requests/s is bounded by all three; CPU per request is the app process's own.`,
   );
   L.push('');
   L.push('## Results per workload');

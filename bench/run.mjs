@@ -2,6 +2,7 @@
 // The benchmark of issue 5: the same small HTTP workloads served by
 //   (a) mongosess on plain node:http,
 //   (b) express + express-session + connect-mongo,
+//   (d) express + mongosess/express-session (the app of (b), its store swapped),
 //   (c) a raw-driver baseline doing the same database operations with no session logic,
 // each app in its own child process, all against one database server, interleaved, several runs,
 // medians. Load comes from a separate process (bench/load.mjs, autocannon).
@@ -94,6 +95,13 @@ const SECRET = randomBytes(24).toString('base64url');
 const APPS = [
   { key: 'mongosess', label: 'mongosess (node:http)', script: 'servers/mongosess.mjs', collection: 'mongosess' },
   { key: 'express', label: 'express-session + connect-mongo', script: 'servers/express-session.mjs', collection: 'connect_mongo' },
+  // The express-session app (b) with mongosess/express-session in place of express-session + connect-mongo.
+  {
+    key: 'exsess',
+    label: 'mongosess/express-session',
+    script: 'servers/mongosess-express-session.mjs',
+    collection: 'mongosess_express_session',
+  },
   { key: 'raw', label: 'raw driver baseline (node:http)', script: 'servers/raw-driver.mjs', collection: 'raw' },
 ];
 const WORKLOADS = [

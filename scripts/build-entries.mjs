@@ -10,6 +10,7 @@
 //                    declarations for both formats.
 // It also makes the source map's paths relative (tsup's CommonJS interop pass records the
 // intermediate bundle by its absolute path), and fails when a named value export is missing from the built MongoSess.
+// Last, it adds the Express request types of mongosess/express-session to that entry's declarations.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, relative } from 'node:path';
@@ -149,6 +150,21 @@ ${values
   .join('\n')}
 `,
 );
+
+// mongosess/express-session types Express's req.session and req.sessionID. The declaration lives
+// in src/express-session-request.d.ts, outside the repository's main program (where
+// mongosess/express types req.session otherwise), and goes into the entry's declarations here.
+const requestTypes = readFileSync(join(dist, '..', 'src', 'express-session-request.d.ts'), 'utf8')
+  .replace(/^\/\/.*\n/gm, '')
+  .replace("import('./express-session.js').RequestSession", 'RequestSession')
+  .replace('declare namespace Express', 'namespace Express')
+  .trimEnd();
+if (requestTypes.includes('import(')) fail('src/express-session-request.d.ts no longer has the shape build-entries.mjs rewrites');
+for (const file of ['express-session.d.ts', 'express-session.d.cts']) {
+  const text = readFileSync(join(dist, file), 'utf8');
+  if (!/\bRequestSession\b/.test(text)) fail(`dist/${file} does not declare RequestSession`);
+  writeFileSync(join(dist, file), `${text.trimEnd()}\n\ndeclare global {\n  ${requestTypes.replace(/\n/g, '\n  ')}\n}\n`);
+}
 
 const mapFile = join(dist, 'index.cjs.map');
 const map = JSON.parse(readFileSync(mapFile, 'utf8'));

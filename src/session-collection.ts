@@ -219,6 +219,19 @@ export class SessionCollection {
     await this.#attempt('storing the session', () => this.#collection.insertOne({ ...doc, [HANDLE_FIELD]: handleOf(doc._id) }));
   }
 
+  /** Stores a session unless one (live, ended or expired) has this digest already; false then. */
+  insertIfAbsent(doc: SessionDocument): Promise<boolean> {
+    return this.#attempt('storing the session', async () => {
+      try {
+        await this.#collection.insertOne({ ...doc, [HANDLE_FIELD]: handleOf(doc._id) });
+        return true;
+      } catch (err) {
+        if (isServerError(err) && err.code === DUPLICATE_KEY) return false;
+        throw err;
+      }
+    });
+  }
+
   /**
    * Replaces the data of a session (a moved copy catching up with its original). The move has
    * happened (its old id is ended), so this runs even when the request's time budget is spent.

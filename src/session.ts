@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError, reportUnhandled } from './errors.js';
-import { isLegacySessionId, type LegacySessions } from './legacy.js';
+import { isLegacySessionId, MOVE_GRACE_MS, type LegacySessions } from './legacy.js';
 import {
   creationTimes,
   deadlineFrom,
   deadlineOf,
   expiryFrom,
   isLive,
+  lifetimeOf,
   liveFilter,
   movedRecently,
   rollingExpiry,
@@ -282,6 +283,135 @@ export class Session {
       callback,
       this.#unhandled('setLifetime()'),
     );
+  }
+
+  /**
+   * @internal For `mongosess/express-session`: sets and removes top-level keys in one atomic
+   * update (`$set` and `$unset` together), so a request's changes land all or nothing. With
+   * nothing to set it is a `del()` (never creates the session). Resolves true.
+   */
+  update(set: SessionUpdate, del: readonly string[]): Promise<boolean> {
+    let write: WriteOps;
+    try {
+      const { $set, bytes } = buildSet(set, this.#store.policy.maxDataBytes, this.#store.codec);
+      const $unset = buildUnset(del, this.#store.codec);
+      const both = del.find((key) => Object.hasOwn($set, `${DATA_FIELD}.${key}`));
+      if (both !== undefined) throw new MongoSessValidationError(`update() both sets and removes ${JSON.stringify(both)}`);
+      write = { ...(Object.keys($set).length > 0 ? { $set, bytes } : {}), ...(del.length > 0 ? { $unset } : {}) };
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#enqueue(async () => {
+      const { bytes, ...ops } = write;
+      const state = await this.#writable({ lostIsFine: !ops.$set });
+      if (!ops.$set && (!ops.$unset || state.kind === 'fresh' || state.kind === 'lost')) return true;
+      await this.#write(state, ops, bytes);
+      if (ops.$set) await this.#afterUserSet(ops.$set);
+      return true;
+    });
+  }
+
+  /**
+   * @internal For `mongosess/express-session`'s `regenerate()`: ends this session (a tombstone,
+   * as `end()`) and carries on under a new id with no data, whose cookie goes out now (or with
+   * the first write under `cookieOnFirstWrite`). Resolves true.
+   */
+  restart(cookieNow: boolean): Promise<boolean> {
+    return this.#enqueue(async () => {
+      refuseWrites(this.#state, false);
+      if (!this.#cookie.writable) {
+        throw new MongoSessError('regenerate() must be called before the response headers are sent, as it sets a new cookie');
+      }
+      await this.#end();
+      this.#state = this.#startOver(cookieNow);
+      return true;
+    });
+  }
+
+  /**
+   * @internal For `mongosess/express-session`'s `adopt`: a request with no session of its own
+   * takes over the session `id` (derived from an express-session cookie, so parallel requests
+   * with one old cookie derive the same): served if already stored (another request adopted it),
+   * else created from `load()`'s data, insert-only, so a parallel adoption never overwrites it.
+   * Resolves false where nothing was adopted (this request has a session, `load()` found nothing,
+   * the id was ended (adopted, then logged out), or adopted before this request and longer ago
+   * than MOVE_GRACE_MS, so a replayed old cookie no longer opens it).
+   */
+  adopt(id: string, load: () => Promise<Record<string, unknown> | undefined>): Promise<boolean> {
+    return this.#enqueue(async () => {
+      if (this.#state.kind !== 'fresh' || !isSessionId(id)) return false;
+      const { policy } = this.#store;
+      const { sessions } = this.#db();
+      const digest = this.#digestOf(id);
+      let doc = await sessions.find(digest);
+      // Found: a parallel request adopted it. Only as 0.4 moves forward: during this request or
+      // within MOVE_GRACE_MS of it; later the old cookie is dead, whatever it derives.
+      const adoptedAt = doc?.createdAt?.getTime() ?? 0;
+      if (doc && adoptedAt < this.#requestStart && this.#store.now() - adoptedAt > MOVE_GRACE_MS) return false;
+      if (!doc) {
+        const data = await load();
+        if (!data) return false;
+        // Checked and encoded (encrypted) as one set() of the whole data would be, and stored whole.
+        const { $set } = buildSet(data, policy.maxDataBytes, this.#store.codec);
+        const stored = Object.fromEntries(Object.entries($set).map(([path, value]) => [path.slice(DATA_FIELD.length + 1), value]));
+        const created: SessionDocument = { _id: digest, d: stored, ...creationTimes(policy, this.#store.now()) };
+        doc = (await sessions.insertIfAbsent(created)) ? created : await sessions.find(digest);
+      }
+      if (!doc || !isLive(policy, doc, this.#store.now())) return false;
+      this.#enter({ kind: 'live', id, doc });
+      this.#sendCookie(id, doc);
+      return true;
+    });
+  }
+
+  /**
+   * @internal For `mongosess/express-session`: the stored data alone (no `_id`, no
+   * `createdAt`), from this request's one read; with `again`, read anew (its `reload()`).
+   */
+  data(again = false): Promise<Record<string, unknown>> {
+    return this.#enqueue(async () => {
+      const state = this.#state;
+      if (again && (state.kind === 'live' || state.kind === 'absent')) {
+        const doc = await this.#db().sessions.find(this.#digestOf(state.id));
+        this.#enter(afterLookup(state.id, doc, this.#judge(), state.kind === 'live'));
+      }
+      const settled = await this.#settle();
+      switch (settled.kind) {
+        case 'live':
+        case 'forwarded':
+          return this.#store.codec.decode(settled.doc.d ?? {});
+        case 'legacyServed':
+          return settled.data;
+        default:
+          return {};
+      }
+    });
+  }
+
+  /**
+   * @internal When the session expires, as its cookie says: the stored expiry, or that of a
+   * session created now; undefined once it is ended or lost.
+   */
+  get expiresAt(): Date | undefined {
+    const state = this.#state;
+    switch (state.kind) {
+      case 'live':
+      case 'forwarded':
+        return state.doc.expiresAt;
+      case 'fresh':
+      case 'unread':
+      case 'absent':
+        return this.#newExpiry();
+      default:
+        return undefined;
+    }
+  }
+
+  /** @internal The session's lifetime in ms: its own (`setLifetime()`) or connect's `expires`. */
+  get lifetime(): number {
+    const state = this.#state;
+    const doc = state.kind === 'live' || state.kind === 'forwarded' ? state.doc : undefined;
+    return lifetimeOf(this.#store.policy, doc);
   }
 
   /**

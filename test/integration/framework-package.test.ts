@@ -1,4 +1,4 @@
-// The built subpaths (mongosess/express, /koa, /fastify) share the main entry's one MongoSess:
+// The built subpaths (mongosess/express, /express-session, /koa, /fastify) share the main entry's one MongoSess:
 // from CommonJS, a connection opened through require('mongosess') serves the middleware
 // required from require('mongosess/express'). Runs the build with plain node, as users do.
 import assert from 'node:assert/strict';
@@ -54,10 +54,10 @@ describe('the built subpath exports', () => {
         '--input-type=module',
         '-e',
         "import { createRequire } from 'node:module'; import MongoSess from 'mongosess'; import { session } from 'mongosess/express';" +
-          "const require = createRequire(import.meta.url); console.log(JSON.stringify([require('mongosess') === MongoSess, typeof session, typeof require('mongosess/express').session]));",
+          "const require = createRequire(import.meta.url); console.log(JSON.stringify([require('mongosess') === MongoSess, typeof session, typeof require('mongosess/express').session, typeof require('mongosess/express-session').session]));",
       ],
       { cwd: root, encoding: 'utf8' },
     );
-    assert.deepEqual(JSON.parse(esm), [true, 'function', 'function']);
+    assert.deepEqual(JSON.parse(esm), [true, 'function', 'function', 'function']);
   });
 });
