@@ -81,9 +81,7 @@ class DataWalk {
   #charge(bytes: number): void {
     this.bytes += bytes;
     if (this.bytes > this.#limit) {
-      invalid(
-        `set() data is more than ${this.#limit} bytes of BSON as stored, over the limit (maxDataBytes); store less, or raise maxDataBytes`,
-      );
+      invalid(`set() data, as stored in BSON, goes over the limit of ${this.#limit} (maxDataBytes); store less, or raise maxDataBytes`);
     }
   }
 

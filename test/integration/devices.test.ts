@@ -40,8 +40,9 @@ async function login(browser: Browser, data: Record<string, unknown>, headers: R
 }
 
 /** The browser's session data (without its `_id` and `createdAt`). */
+/** The session's stored data, without the `_id` and `createdAt` that get() adds. */
 async function dataOf(browser: Browser): Promise<Record<string, unknown>> {
-  const reply = await fixture.app.run((s) => s.get().then(({ createdAt: _, ...data }) => data), { browser });
+  const reply = await fixture.app.run((s) => s.get().then(({ _id, createdAt, ...data }) => data), { browser });
   return reply.json();
 }
 
@@ -393,9 +394,17 @@ describe('device sessions', () => {
       assert.equal(heard.filter((e) => e.event === 'created').length, 1);
       assert.deepEqual(published, [heard.find((e) => e.event === 'created')?.payload]);
 
+      // A write refused: this request read the session live, then another request ended it. (A
+      // cookie ended before its request began is a new visitor instead, and nothing is refused.)
       await stale.jar.setCookie(`sess=${id}`, fixture.app.url);
-      await fixture.app.run((s) => s.end(), { browser });
-      const refused = await fixture.app.run((s) => s.set({ late: 1 }).catch((err: Error) => err.name), { browser: stale });
+      const refused = await fixture.app.run(
+        async (s) => {
+          await s.get();
+          await fixture.app.run((other) => other.end(), { browser });
+          return s.set({ late: 1 }).catch((err: Error) => err.name);
+        },
+        { browser: stale },
+      );
       assert.equal(refused.json(), 'MongoSessEndedError');
       const [handle] = heard.filter((e) => e.event === 'created').map((e) => (e.payload as SessionEventMap['created']).handle);
       assert.deepEqual(

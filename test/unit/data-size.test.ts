@@ -111,7 +111,7 @@ describe('what set() is charged', () => {
         return 1;
       },
     });
-    assert.throws(() => buildSet({ list }, 16 * 1024), /over the limit \(maxDataBytes\)/);
+    assert.throws(() => buildSet({ list }, 16 * 1024), /over the limit of 16384 \(maxDataBytes\)/);
     assert.equal(readAfterTheLimit, false, 'nothing past the limit was read');
     assert.throws(
       () =>
