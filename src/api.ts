@@ -15,3 +15,4 @@ export {
 export type { SessionSummary } from './session-collection.js';
 export type { SameSite, SessionOptions, SignatureAlgorithm } from './session-options.js';
 export { Session, type SessionData, type SessionUpdate, type SessionView } from './session.js';
+export { MongoSessStore } from './store.js';

@@ -175,7 +175,7 @@ export const CONNECT_OPTIONS = {
   upgradeLegacySessions: option(true, boolean),
   writeConcern: option<WriteConcernSettings>(DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern),
   now: option<() => number>(Date.now, fn),
-  warn: option<(message: string) => void>(emitWarning, fn),
+  warn: option<(message: string) => void>(defaultWarn, fn),
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
 
 /** How to reach the server and keep the collection: what the connection manager needs. */
@@ -202,7 +202,8 @@ export interface StoreConfig {
   warn: (message: string) => void;
 }
 
-function emitWarning(message: string): void {
+/** The default `warn`: a process warning of type 'MongoSessWarning'. */
+export function defaultWarn(message: string): void {
   process.emitWarning(message, 'MongoSessWarning');
 }
 

@@ -3,32 +3,22 @@ import * as api from './api.js';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import type { ConnectOptions } from './connect-options.js';
 import { ConnectionManager } from './connection.js';
-import { MongoSessValidationError, warning } from './errors.js';
-import type { SessionSummary } from './session-collection.js';
+import { warning } from './errors.js';
 import type { SessionOptions } from './session-options.js';
 import { Session } from './session.js';
-import { countSessions as countIn, endAll as endAllIn, listSessions as listIn } from './session-store.js';
-
-/** The largest page `listSessions` returns unless told otherwise. */
-const DEFAULT_LIST_LIMIT = 100;
-
-/** The shared connection: the one piece of module state, fully reset by close(). */
-const manager = new ConnectionManager();
+import { defaultStoreOn } from './store.js';
 
 /**
- * The session of each request in flight. Constructing MongoSess twice for one request (a
- * middleware and a route, a helper) gives the same session, instead of a second id that
- * would silently lose the first one's data.
+ * The default store's connection: the one piece of module state, fully reset by close(). Unlike
+ * a MongoSessStore's, its options come with each `MongoSess.connect(options)`, as in 0.4.
  */
-const perRequest = new WeakMap<IncomingMessage, Session>();
+const manager = new ConnectionManager('Call MongoSess.connect(options, callback) and create sessions after it calls back.');
+
+/** The default store: MongoSess's sessions, per request, and its operations on many sessions. */
+const store = defaultStoreOn(manager);
 
 function createSession(req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session {
-  const store = manager.store();
-  const existing = typeof req === 'object' && req !== null ? perRequest.get(req) : undefined;
-  if (existing) return existing;
-  const session = new Session(store, req, res, options);
-  perRequest.set(req, session);
-  return session;
+  return store.session(req, res, options);
 }
 
 function connect(options: ConnectOptions | undefined, callback: Callback<void>): undefined;
@@ -51,36 +41,12 @@ function close(callback?: Callback<boolean>): boolean {
   return true;
 }
 
-function endAll(filter: Record<string, unknown>, callback: Callback<number>): undefined;
-function endAll(filter: Record<string, unknown>): CompatPromise<number>;
-function endAll(...args: unknown[]): CompatPromise<number> | undefined {
-  const [[filter], callback] = splitCallback(args);
-  return deliver(() => endAllIn(manager.store(), filter), callback);
-}
-
-function countSessions(filter: Record<string, unknown>, callback: Callback<number>): undefined;
-function countSessions(filter: Record<string, unknown>): CompatPromise<number>;
-function countSessions(...args: unknown[]): CompatPromise<number> | undefined {
-  const [[filter], callback] = splitCallback(args);
-  return deliver(() => countIn(manager.store(), filter), callback);
-}
-
-function listSessions(filter: Record<string, unknown>, callback: Callback<SessionSummary[]>): undefined;
-function listSessions(filter: Record<string, unknown>, options?: { limit?: number }): CompatPromise<SessionSummary[]>;
-function listSessions(filter: Record<string, unknown>, options: { limit?: number }, callback: Callback<SessionSummary[]>): undefined;
-function listSessions(...args: unknown[]): CompatPromise<SessionSummary[]> | undefined {
-  const [[filter, options], cb] = splitCallback(args);
-  return deliver(() => {
-    const limit = typeof options === 'object' && options !== null ? (options as { limit?: unknown }).limit : undefined;
-    if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0)) {
-      throw new MongoSessValidationError(`listSessions limit must be a positive integer, got: ${String(limit)}`);
-    }
-    return listIn(manager.store(), filter, limit ?? DEFAULT_LIST_LIMIT);
-  }, cb);
-}
-
 const statics = {
-  /** Opens the shared connection. Calls back once connected (or with the error); no callback: a promise. */
+  /**
+   * Opens the default store's connection. Calls back once connected (or with the error); no
+   * callback: a promise. Again while connected (or connecting): the same outcome, with a warning
+   * naming options that differ; for another `db` or `collection` an error (use a MongoSessStore).
+   */
   connect,
   /** Closes the shared connection; true if there was one. The callback runs once it is closed. */
   close,
@@ -89,11 +55,11 @@ const statics = {
   /** True between a finished `connect()` and `close()`. */
   isConnected: (): boolean => manager.connected,
   /** Ends every live session whose data matches `filter` (e.g. `{ userId: 42 }`); resolves how many. */
-  endAll,
+  endAll: store.endAll.bind(store),
   /** Counts the live sessions whose data matches `filter`. */
-  countSessions,
+  countSessions: store.countSessions.bind(store),
   /** Lists live sessions whose data matches `filter`, soonest expiry first, at most `limit` (default 100). */
-  listSessions,
+  listSessions: store.listSessions.bind(store),
   ...api,
 };
 
