@@ -118,13 +118,17 @@ export class MongoSessStore {
   session(req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session {
     const sessionStore = this.#manager.store();
     const found = typeof req === 'object' && req !== null ? perRequest.get(req) : undefined;
-    const others = found === undefined ? [] : Array.isArray(found) ? found : [found];
+    if (found === undefined) {
+      const session = new Session(sessionStore, req, res, options);
+      perRequest.set(req, { store: this, session, options });
+      return session;
+    }
+    const others = Array.isArray(found) ? found : [found];
     const mine = others.find((entry) => entry.store === this);
     if (mine) return mine.session;
     for (const other of others) refuseSharedCookie(other.options, options);
     const session = new Session(sessionStore, req, res, options);
-    const entry: Entry = { store: this, session, options };
-    perRequest.set(req, others.length === 0 ? entry : [...others, entry]);
+    perRequest.set(req, [...others, { store: this, session, options }]);
     return session;
   }
 
