@@ -220,6 +220,7 @@ describe('Koa with two stores', () => {
     const app = new Koa();
     app.silent = true;
     app.use(koaSession({ keys }));
+    app.use(koaSession({ keys })); // the same store's middleware again, as a router of its own would add it
     app.use(koaSession({ store: admin, cookieName: 'admin', keys }));
     app.use(async (ctx) => {
       const publicSession = MongoSess(ctx.req, ctx.res);
