@@ -241,7 +241,7 @@ export const CONNECT_OPTIONS = {
   userKey: raw<string>(),
   maxSessionsPerUser: option(0, nonNegativeInteger),
   now: option<() => number>(Date.now, fn),
-  warn: option<Warn>(emitWarning, fn),
+  warn: option<Warn>(defaultWarn, fn),
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
 
 /** How to reach the server and keep the collection: what the connection manager needs. */
@@ -271,7 +271,8 @@ export interface StoreConfig {
   warn: Warn;
 }
 
-function emitWarning(message: string): void {
+/** The default `warn`: a process warning of type 'MongoSessWarning'. */
+export function defaultWarn(message: string): void {
   process.emitWarning(message, 'MongoSessWarning');
 }
 

@@ -1,5 +1,5 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { CONNECT_OPTIONS, resolveConnectOptions, type StoreConfig } from './connect-options.js';
+import { CONNECT_OPTIONS, defaultWarn, resolveConnectOptions, type StoreConfig } from './connect-options.js';
 import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning, type Warn } from './errors.js';
 import { probeSizeGuard } from './data-size.js';
 import { driverVersion, unsupportedDriver } from './driver-objects.js';
@@ -13,10 +13,12 @@ import { startSweeper } from './sweeper.js';
 import { createDeviceIndexes } from './device-indexes.js';
 import type { SessionEvents } from './events.js';
 
-/** What a connection was made from: the options as given, and where its warnings go. */
+/** What a connection was made from: the options as given, where its warnings go, and where it keeps sessions. */
 interface Origin {
   options: unknown;
   warn: Warn;
+  dbName: string;
+  collectionName: string;
 }
 
 interface Connected {
@@ -40,30 +42,37 @@ type State = { kind: 'idle' } | Connecting | { kind: 'connected'; connection: Co
 
 const NOT_CONNECTED = 'You must be connected to MongoDB to use MongoSess';
 
+/** The options whose change moves sessions elsewhere: connect() again with other ones is an error. */
+const PLACE_OPTIONS = new Set(['db', 'collection', 'uri']);
+
 /**
- * The connection manager behind `MongoSess.connect()` / `close()`: one shared client, its
- * sessions collection, and the sweep timer. `close()` resets it completely, so `connect()`
- * works again (also between tests).
+ * The connection manager of one store (MongoSess's default store, or a MongoSessStore): its
+ * client, its sessions collection, and its sweep timer. `close()` resets it completely, so
+ * `connect()` works again (also between tests).
  */
 export class ConnectionManager {
   #state: State = { kind: 'idle' };
+  /** How to connect, for the not-connected error: `MongoSess.connect(options, callback)` or a store's `connect()`. */
+  readonly #howToConnect: string;
   readonly #events: SessionEvents;
 
   /** `events` outlives connections: listeners added before connect() hear every connection's sessions. */
-  constructor(events: SessionEvents) {
+  constructor(howToConnect: string, events: SessionEvents) {
+    this.#howToConnect = howToConnect;
     this.#events = events;
   }
 
   /**
    * Connects (once); later calls while connecting or connected share the same outcome. A later
-   * call whose options differ is not applied: the live connection's `warn` says which differ.
+   * call whose options differ is not applied: one for another database or collection is refused
+   * (that takes a MongoSessStore), and for other options the live connection's `warn` says which differ.
    */
   connect(options: unknown): Promise<void> {
     const state = this.#state;
     if (state.kind !== 'idle') {
       const origin = state.kind === 'connected' ? state.connection.origin : state.origin;
       // connect() without options (connect(callback)) asks for the live connection, whatever it is.
-      if (origin && options !== undefined) warnIfOptionsChanged(origin, options);
+      if (origin && options !== undefined) checkOptionsChange(origin, options);
       return state.kind === 'connected' ? Promise.resolve() : state.promise;
     }
     const attempt: Connecting = { kind: 'connecting', promise: Promise.resolve(), origin: undefined, closed: false };
@@ -75,9 +84,10 @@ export class ConnectionManager {
   async #establish(attempt: Connecting, options: unknown): Promise<void> {
     try {
       const config = resolveConnectOptions(options);
-      attempt.origin = { options, warn: config.warn };
+      const { dbName, collectionName } = config.connection;
+      attempt.origin = { options, warn: config.warn, dbName, collectionName };
       this.#events.reportTo(config.warn);
-      const connection = await open(config, attempt.origin, this.#events);
+      const connection = await open(config, attempt.origin, this.#events, this);
       if (attempt.closed) {
         await shut(connection);
         throw new MongoSessError('close() was called before connect() finished; call connect() again');
@@ -121,15 +131,14 @@ export class ConnectionManager {
   /** What sessions work with; throws the old package's error before `connect()` finished. */
   store(): SessionStore {
     if (this.#state.kind !== 'connected') {
-      throw new MongoSessNotConnectedError(
-        `${NOT_CONNECTED}. Call MongoSess.connect(options, callback) and create sessions after it calls back.`,
-      );
+      throw new MongoSessNotConnectedError(`${NOT_CONNECTED}. ${this.#howToConnect}`);
     }
     return this.#state.connection.store;
   }
 }
 
-async function open(config: StoreConfig, origin: Origin, events: SessionEvents): Promise<Connected> {
+/** `owner`: the manager (the store) the connection is for, to warn once per store about its server. */
+async function open(config: StoreConfig, origin: Origin, events: SessionEvents, owner: object): Promise<Connected> {
   const { connection: settings, policy, codec, devices, now, warn } = config;
   const ownsClient = !('client' in settings.client);
   const client = 'client' in settings.client ? settings.client.client : createClient(settings.client);
@@ -150,7 +159,7 @@ async function open(config: StoreConfig, origin: Origin, events: SessionEvents):
       if (settings.upgradeLegacySessions) await replaceLegacyTtlIndex(legacyCollection, indexes, new Date(now() - policy.expires), warn);
     });
     await createDeviceIndexes(collection, devices.userKey, warn);
-    await warnIfUpdatesAreNotAtomic(client, warn);
+    await warnIfUpdatesAreNotAtomic(client, warn, owner);
     const sizeGuard = await probeSizeGuard(collection, DATA_FIELD);
     if (!sizeGuard) {
       warn(
@@ -202,10 +211,26 @@ async function shut(connection: Connected): Promise<void> {
   if (connection.ownsClient) await connection.client.close();
 }
 
-/** A `connect()` while connected or connecting does not apply its options: say so when they differ. */
-function warnIfOptionsChanged(origin: Origin, options: unknown): void {
+/**
+ * A `connect()` while connected or connecting does not apply its options. Sessions meant for
+ * another database or collection would silently land in this one: refuse that, and say to use a
+ * store. Warn about other differences, naming the options (never their values).
+ */
+function checkOptionsChange(origin: Origin, options: unknown): void {
   const changed = changedConnectOptions(origin.options, options);
   if (changed.length === 0) return;
+  if (changed.some((name) => PLACE_OPTIONS.has(name))) {
+    // Throws the usual configuration error when these options are invalid.
+    const { dbName, collectionName } = resolveConnectOptions(options).connection;
+    if (dbName !== origin.dbName || collectionName !== origin.collectionName) {
+      throw new MongoSessConfigError(
+        `connect() was called again while connected (or connecting) to ${origin.dbName}.${origin.collectionName}, ` +
+          `now for ${dbName}.${collectionName}; MongoSess keeps one store. For sessions in another database or ` +
+          'collection (an admin app, a second lifetime), create a store: `const admin = new MongoSessStore({ db, ' +
+          'collection, ... }); await admin.connect();` and use `admin.session(req, res)`. Or call MongoSess.close() first.',
+      );
+    }
+  }
   origin.warn(
     warning(
       `connect() was called again while connected (or connecting) with different ${changed.join(', ')}; ` +
@@ -228,25 +253,30 @@ function warnIfWritesAreNotRetried(client: MongoClient, warn: Warn): void {
   );
 }
 
-/** Whether this process was already warned that its server is not atomic per document. */
-let warnedNotAtomic = false;
+/**
+ * Who was already warned that their server is not atomic per document: each store (MongoSess's
+ * default store, so once per process for it, and each MongoSessStore with its own `warn`), and
+ * the default `warn` once for all the stores that use it, so process warnings do not repeat it.
+ */
+const warnedNotAtomic = new WeakSet<object>();
 
 /**
  * FerretDB 1.x applies updates as read-modify-write without a lock, so two concurrent updates
  * of one document can lose one of them (seen with its SQLite backend), and a write that read a
  * live session can land after an end() and overwrite its tombstone. Per-key atomic updates
- * need MongoDB; say so rather than pretend, once per process (not at every connect()).
+ * need MongoDB; say so rather than pretend, once per store (not at every connect()).
  */
-async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: Warn): Promise<void> {
-  if (warnedNotAtomic) return;
+async function warnIfUpdatesAreNotAtomic(client: MongoClient, warn: Warn, owner: object): Promise<void> {
+  const heard = warn === defaultWarn ? defaultWarn : owner;
+  if (warnedNotAtomic.has(heard)) return;
   // Detection only: a server that refuses buildInfo is not FerretDB 1.x, so there is nothing to say.
   const info = await client
     .db('admin')
     .command({ buildInfo: 1 })
     .catch(() => undefined);
   const ferret = typeof info?.['ferretdbVersion'] === 'string' ? info['ferretdbVersion'] : undefined;
-  if (ferret && /^v?1\./.test(ferret) && !warnedNotAtomic) {
-    warnedNotAtomic = true;
+  if (ferret && /^v?1\./.test(ferret) && !warnedNotAtomic.has(heard)) {
+    warnedNotAtomic.add(heard);
     warn(
       warning(
         `the server is FerretDB ${ferret}, which does not apply concurrent updates of one document ` +

@@ -5,10 +5,14 @@
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import MongoSess from 'mongosess';
+import { frameworkSessions, type FrameworkOptions } from './framework-options.js';
 import type { Session, SessionOptions } from './framework-types.js';
 
-export type { Session, SessionOptions } from './framework-types.js';
+export type { MongoSessStore, Session, SessionOptions } from './framework-types.js';
+export type { FrameworkOptions } from './framework-options.js';
+
+/** The middleware's options: the session options, `store`, and `perRequest(req)`. */
+export type SessionMiddlewareOptions = FrameworkOptions<IncomingMessage>;
 
 declare global {
   // The namespace @types/express merges into its Request type (the way express-session types it).
@@ -25,13 +29,16 @@ declare global {
 export type SessionMiddleware = (req: IncomingMessage & { session?: Session }, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /**
- * Middleware that sets `req.session = new MongoSess(req, res, options)`. Call
- * `MongoSess.connect()` before serving; a request before that (or bad options) goes to `next(err)`.
+ * Middleware that sets `req.session = new MongoSess(req, res, options)`, or with `store`,
+ * `store.session(req, res, options)`. `options` may also be a function of the request that
+ * returns the session options (as `{ perRequest }`). Connect the store (`MongoSess.connect()`)
+ * before serving; a request before that (or bad session options) goes to `next(err)`.
  */
-export function session(options?: SessionOptions): SessionMiddleware {
+export function session(options?: SessionMiddlewareOptions | ((req: IncomingMessage) => SessionOptions | undefined)): SessionMiddleware {
+  const { optionsFor, open } = frameworkSessions(options);
   return (req, res, next) => {
     try {
-      req.session = new MongoSess(req, res, options);
+      req.session = open(req, res, optionsFor(req));
     } catch (err) {
       next(err);
       return;

@@ -4,11 +4,19 @@
  * connection with it.
  * @packageDocumentation
  */
-import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
-import MongoSess from 'mongosess';
-import type { Session, SessionOptions } from './framework-types.js';
+import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
+import { frameworkSessions, type FrameworkOptions } from './framework-options.js';
+import type { Session } from './framework-types.js';
 
-export type { Session, SessionOptions } from './framework-types.js';
+export type { MongoSessStore, Session, SessionOptions } from './framework-types.js';
+export type { FrameworkOptions } from './framework-options.js';
+
+/**
+ * The plugin's options: the session options, `store`, and `perRequest(request)`. (Fastify calls
+ * a function given as plugin options with the Fastify instance, so per-request options go in
+ * `perRequest`.)
+ */
+export type SessionPluginOptions = FrameworkOptions<FastifyRequest>;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,11 +25,19 @@ declare module 'fastify' {
   }
 }
 
-function plugin(fastify: FastifyInstance, options: SessionOptions, done: (err?: Error) => void): void {
+function plugin(fastify: FastifyInstance, options: SessionPluginOptions, done: (err?: Error) => void): void {
+  let sessions: ReturnType<typeof frameworkSessions<FastifyRequest>>;
+  try {
+    sessions = frameworkSessions(options);
+  } catch (err) {
+    done(err as Error);
+    return;
+  }
+  const { optionsFor, open } = sessions;
   fastify.decorateRequest('session', null, []);
   fastify.addHook('onRequest', (request, reply, next) => {
     try {
-      request.session = new MongoSess(request.raw, reply.raw, options);
+      request.session = open(request.raw, reply.raw, optionsFor(request));
     } catch (err) {
       next(err as Error);
       return;
@@ -43,11 +59,13 @@ function plugin(fastify: FastifyInstance, options: SessionOptions, done: (err?: 
 }
 
 /**
- * The plugin: `app.register(session, options)` with the options of `new MongoSess(req, res, options)`.
- * It is not encapsulated (as `fastify-plugin` would mark it), so `request.session` exists in every
- * route of the instance it is registered on. Call `MongoSess.connect()` before serving.
+ * The plugin: `app.register(session, options)` with the options of `new MongoSess(req, res, options)`,
+ * plus `store` (whose sessions, `store.session(request.raw, reply.raw, options)`) and
+ * `perRequest(request)`. It is not encapsulated (as `fastify-plugin` would mark it), so
+ * `request.session` exists in every route of the instance it is registered on. Connect the store
+ * (`MongoSess.connect()`) before serving.
  */
-export const session: FastifyPluginCallback<SessionOptions> = Object.assign(plugin, {
+export const session: FastifyPluginCallback<SessionPluginOptions> = Object.assign(plugin, {
   [Symbol.for('skip-override')]: true,
   [Symbol.for('fastify.display-name')]: 'mongosess',
   [Symbol.for('plugin-meta')]: { name: 'mongosess', fastify: '5.x' },

@@ -8,3 +8,6 @@ export type Session = InstanceType<typeof MongoSess.Session>;
 
 /** The options of `new MongoSess(req, res, options)`. */
 export type SessionOptions = NonNullable<Parameters<typeof MongoSess>[2]>;
+
+/** A session store (`new MongoSessStore(options)`), for the integrations' `store` option. */
+export type MongoSessStore = InstanceType<typeof MongoSess.MongoSessStore>;

@@ -7,6 +7,7 @@ const usage = `import MongoSess, {
   CompatPromise,
   FOURTEEN_DAYS_MS,
   MongoSessError,
+  MongoSessStore,
   Session,
   type Callback,
   type ConnectOptions,
@@ -44,12 +45,19 @@ export const done: Callback<void> = (err) => {
 };
 export const listed: CompatPromise<SessionSummary[]> = MongoSess.listSessions({ userId: 1 }, { limit: 10 });
 MongoSess.connect(connectOptions, done);
+const admin = new MongoSessStore({ ...connectOptions, collection: 'admin_sessions' });
+export const connecting: CompatPromise<void> = admin.connect();
+export const counted: CompatPromise<number> = admin.countSessions({ userId: 1 });
+export function handleAdmin(req: IncomingMessage, res: ServerResponse): Session {
+  return admin.session(req, res, { cookieName: 'admin' });
+}
 `;
 
 /** Only CommonJS modules can use the import-equals form, TypeScript's spelling of require(). */
 const requireUsage = `import MongoSess = require('mongosess');
 const error: MongoSess.MongoSessError = new MongoSess.MongoSessConfigError('mongosess: example');
 export const options: MongoSess.SessionOptions = { keys: ['secret'] };
+export const store: MongoSess.MongoSessStore = new MongoSess.MongoSessStore({ collection: 'admin_sessions' });
 export const same: boolean = MongoSess === MongoSess.MongoSess && MongoSess === MongoSess.default && error instanceof MongoSess.MongoSessError;
 `;
 

@@ -1,12 +1,12 @@
-// examples/express.js, koa.js and fastify.js run as written (through the built package's
-// subpath exports, mongosess/express and so on) and are in the README word for word.
+// examples/express.js, koa.js, fastify.js and stores.js run as written (through the built
+// package's subpath exports, mongosess/express and so on) and are in the README word for word.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MONGODB_URI } from '../helpers/db.js';
 import { nameScenario, root, startExample, stopExample, type RunningExample } from '../helpers/example-process.js';
-import { Browser } from '../helpers/http.js';
+import { Browser, parseSetCookie } from '../helpers/http.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 for (const file of ['express.js', 'koa.js', 'fastify.js']) {
@@ -61,5 +61,35 @@ describe('examples/express.js on Express 4', () => {
       proxy.up();
     }
     assert.match((await new Browser().get(`${running.url}/set?name=Bob`)).body, /Hello Bob/, 'and serves again once the database is back');
+  });
+});
+
+describe('examples/stores.js', () => {
+  let running: RunningExample;
+  before(async () => {
+    running = await startExample('stores.js');
+  });
+  after(() => stopExample(running.child));
+
+  it('is in the README word for word', () => {
+    const example = readFileSync(join(root, 'examples', 'stores.js'), 'utf8');
+    assert.ok(readFileSync(join(root, 'README.md'), 'utf8').includes(example.trim()), 'README.md must contain examples/stores.js verbatim');
+  });
+
+  it('gives one request a public and an admin session, each with its own cookie and lifetime', async () => {
+    const browser = new Browser();
+    const login = await browser.get(`${running.url}/login?name=Ann`);
+    const adminLogin = await browser.get(`${running.url}/admin/login`);
+    const lifetime = (setCookie: string[], name: string) => {
+      const cookie = setCookie.map(parseSetCookie).find((c) => c.name === name);
+      return Date.parse(String(cookie?.attrs['expires'])) - Date.now();
+    };
+    assert.ok(Math.abs(lifetime(login.setCookie, 'sess') - 14 * 24 * 3_600_000) < 60_000, 'the public cookie: 14 days');
+    assert.ok(Math.abs(lifetime(adminLogin.setCookie, 'admin') - 15 * 60_000) < 60_000, 'the admin cookie: 15 minutes');
+    assert.deepEqual((await browser.get(`${running.url}/admin/`)).json(), { role: 'admin', name: 'Ann' });
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    assert.equal(await stopExample(running.child), 0);
   });
 });

@@ -37,7 +37,40 @@ MongoSess.connect({ uri: ${JSON.stringify(MONGODB_URI)}, db: ${JSON.stringify(un
 });
 `;
 
+const storeScript = `
+const http = require('node:http');
+const { MongoSessStore } = require('mongosess');
+const { session } = require('mongosess/express');
+const store = new MongoSessStore({ uri: ${JSON.stringify(MONGODB_URI)}, db: ${JSON.stringify(uniqueDbName('subpaths'))}, collection: 'admin', autoRemove: 'interval' });
+store.connect().then(() => {
+  const middleware = session({ store, cookieName: 'admin' });
+  const server = http.createServer((req, res) => middleware(req, res, (err) => {
+    if (err) return res.end('error: ' + err.message);
+    req.session.set({ hello: 'store' }).then(() => store.countSessions({ hello: 'store' })).then((n) => res.end(String(n)));
+  })).listen(0, '127.0.0.1', () => {
+    http.get('http://127.0.0.1:' + server.address().port + '/', (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        console.log(JSON.stringify({ body, cookie: String(res.headers['set-cookie']).split('=')[0] }));
+        server.close();
+        store.close();
+      });
+    });
+  });
+});
+`;
+
 describe('the built subpath exports', () => {
+  it("require('mongosess/express') takes a store made from require('mongosess')", () => {
+    const out = execFileSync(process.execPath, ['-e', storeScript], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    });
+    assert.deepEqual(JSON.parse(out), { body: '1', cookie: 'admin' });
+  });
+
   it("require('mongosess/express') uses the connection of require('mongosess')", () => {
     const out = execFileSync(process.execPath, ['-e', script], {
       cwd: root,
