@@ -298,6 +298,14 @@ export function resolveConnectOptions(input: unknown): StoreConfig {
   if (touchAfter > 0 && !rolling) fail('touchAfter only has an effect with rolling: true; set rolling or drop touchAfter');
   const encryption = resolveEncryption(options.encryption);
   const devices = resolveDevices(options);
+  const userTop = devices.userKey?.split('.')[0];
+  if (encryption && userTop !== undefined && (!encryption.fields || encryption.fields.has(userTop))) {
+    // The database cannot match an encrypted value: the index and maxSessionsPerUser would find nothing.
+    fail(
+      `userKey ${JSON.stringify(devices.userKey)} is encrypted (${encryption.fields ? 'listed in encryption.fields' : 'encryption without fields encrypts every key'}), ` +
+        "so the database cannot find a user's sessions by it; list the other keys in encryption.fields and leave it out",
+    );
+  }
 
   return {
     connection: {

@@ -7,6 +7,7 @@
 import { BSON } from 'mongodb';
 import { tooLargeError } from './data-size.js';
 import { MongoSessValidationError } from './errors.js';
+import type { DataCodec } from './data-codec.js';
 import { buildSet, DATA_FIELD } from './session-data.js';
 
 type Container = Record<string, unknown> | unknown[];
@@ -60,8 +61,15 @@ export function checkDataSize(data: Record<string, unknown>, maxBytes: number): 
   if (BSON.calculateObjectSize(data) > maxBytes) throw tooLargeError(maxBytes);
 }
 
-/** The `$set` of `regenerate({ set })`, checked as `set()` checks its argument; undefined without one. */
-export function regenerateChange(options: unknown, maxBytes: number): { $set: Record<string, unknown> } | undefined {
+/**
+ * The `$set` of `regenerate({ set })`, checked and encoded (encrypted) by `codec` as `set()` does
+ * its argument, and the most it adds to the stored data; undefined without one.
+ */
+export function regenerateChange(
+  options: unknown,
+  maxBytes: number,
+  codec: DataCodec,
+): { $set: Record<string, unknown>; bytes: number } | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new MongoSessValidationError('regenerate() takes { set: { ... } } or nothing');
@@ -70,6 +78,6 @@ export function regenerateChange(options: unknown, maxBytes: number): { $set: Re
   if (unknownKeys.length > 0) throw new MongoSessValidationError(`regenerate() has no option ${unknownKeys.join(', ')}; it takes { set }`);
   const { set } = options as { set?: unknown };
   if (set === undefined) return undefined;
-  const { $set } = buildSet(set, maxBytes);
-  return Object.keys($set).length > 0 ? { $set } : undefined;
+  const { $set, bytes } = buildSet(set, maxBytes, codec);
+  return Object.keys($set).length > 0 ? { $set, bytes } : undefined;
 }

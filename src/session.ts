@@ -241,9 +241,9 @@ export class Session {
     const [[options], callback] = splitCallback(args);
     return deliver(
       () => {
-        const change = regenerateChange(options, this.#store.policy.maxDataBytes);
+        const change = regenerateChange(options, this.#store.policy.maxDataBytes, this.#store.codec);
         return this.#enqueue(async () => {
-          await this.#regenerate(change?.$set);
+          await this.#regenerate(change);
           if (change) await this.#afterUserSet(change.$set);
           return true;
         });
@@ -750,8 +750,9 @@ export class Session {
     }
   }
 
-  /** `set`, when given (`regenerate({ set })`), is stored with the new id in the same write that creates it. */
-  async #regenerate($set?: Record<string, unknown>): Promise<boolean> {
+  /** `change`, when given (`regenerate({ set })`), is stored with the new id in the same write that creates it. */
+  async #regenerate(change?: { $set: Record<string, unknown>; bytes: number }): Promise<boolean> {
+    const $set = change?.$set;
     refuseWrites(this.#state, false);
     if (!this.#cookie.writable) {
       throw new MongoSessError('regenerate() must be called before the response headers are sent, as it sets a new cookie');
@@ -763,7 +764,7 @@ export class Session {
     const now = this.#store.now();
     if (state.kind === 'live' && wasLegacy) {
       // Moving a 0.4 session to a fresh id was the regeneration; only the data is left to store.
-      if ($set) await this.#write(state, { $set });
+      if (change) await this.#write(state, { $set: change.$set }, change.bytes);
       return true;
     }
     if (state.kind === 'live' || state.kind === 'forwarded') {
@@ -800,7 +801,7 @@ export class Session {
     if (state.kind === 'absent') await sessions.end(this.#digestOf(state.id), tombstoneTimes(policy, now, false));
     this.#state = this.#startOver(true);
     // The new session is created with the data by its first write, before anyone knows its id.
-    if ($set) await this.#write(this.#state, { $set });
+    if (change) await this.#write(this.#state, { $set: change.$set }, change.bytes);
     return true;
   }
 

@@ -165,6 +165,28 @@ describe(`encryption at rest, ${route}`, () => {
     assert.equal(reply.json().email, 'ann@example.com');
   });
 
+  it('regenerate({ set }) encrypts what it sets, as set() does, and refuses dotted writes into an encrypted key', async () => {
+    const { browser } = await storedSession({ cart: ['book'], profile: { name: 'Ann', email: 'ann@example.com' } });
+    const login = await app.run((s) => s.regenerate({ set: { userEmail: 'ann@example.com' } }).then(() => s.sid), { browser });
+    assert.equal(login.status, 200, login.body);
+    const stored = await storedData(login.json());
+    for (const key of ['cart', 'profile', 'userEmail']) keyIdOf(stored[key]);
+    const raw = Buffer.from(BSON.serialize((await sessions.findOne({ _id: digestOfCookie(login.json()) })) ?? {}));
+    assert.ok(!raw.includes('ann@example.com'), 'nothing of the login data is stored in clear');
+    // A new visitor's login, stored by its first write: sealed too.
+    const visitor = await app.run((s) => s.regenerate({ set: { userEmail: 'bob@example.com' } }).then(() => s.sid), {
+      browser: new Browser(),
+    });
+    keyIdOf((await storedData(visitor.json()))['userEmail']);
+
+    const before = await storedData(login.json());
+    const dotted = await app.run((s) => outcome(s.regenerate({ set: { 'profile.name': 'x' } })), { browser });
+    assert.equal(dotted.json().name, 'MongoSessValidationError');
+    assert.match(dotted.json().message, /cannot write into "profile\.name": "profile" is encrypted/);
+    assert.deepEqual(await storedData(login.json()), before, 'nothing moved, nothing lost');
+    assert.deepEqual((await app.run((s) => s.get('profile'), { browser })).json(), { name: 'Ann', email: 'ann@example.com' });
+  });
+
   it('a value that does not decrypt makes the session unreadable, with a clear error and one warning, never partly served', async () => {
     const { browser, sid } = await storedSession({ ok: 'readable', token: 'secret-token-value' });
     warnings.splice(0);

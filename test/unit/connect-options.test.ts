@@ -24,6 +24,20 @@ describe('connect options', () => {
     assert.equal(config.connection.client.clientOptions.serverSelectionTimeoutMS, 5000, 'a few seconds, not 30');
   });
 
+  it('refuses a userKey that encryption would encrypt: the database could not find a user by it', () => {
+    const key = Buffer.alloc(32, 1);
+    assert.throws(
+      () => resolveConnectOptions({ userKey: 'userId', encryption: { keys: [key] } }),
+      (err: unknown) => err instanceof MongoSessConfigError && /userKey "userId" is encrypted .*every key/.test(err.message),
+    );
+    assert.throws(
+      () => resolveConnectOptions({ userKey: 'user.id', encryption: { keys: [key], fields: ['user', 'email'] } }),
+      /userKey "user.id" is encrypted \(listed in encryption.fields\)/,
+    );
+    const allowed = resolveConnectOptions({ userKey: 'userId', maxSessionsPerUser: 2, encryption: { keys: [key], fields: ['email'] } });
+    assert.equal(allowed.devices.userKey, 'userId');
+  });
+
   it("maps 0.4's servers, poolSize, rs_name and auth; ignores options the driver no longer has", () => {
     const config = resolveConnectOptions({
       db: 'app',
