@@ -55,6 +55,8 @@ export class ConnectionManager {
   /** How to connect, for the not-connected error: `MongoSess.connect(options, callback)` or a store's `connect()`. */
   readonly #howToConnect: string;
   readonly #events: SessionEvents;
+  /** The `warn` of the latest connect(), kept after it failed: its unhandled error still goes there. */
+  #lastWarn: Warn | undefined;
 
   /** `events` outlives connections: listeners added before connect() hear every connection's sessions. */
   constructor(howToConnect: string, events: SessionEvents) {
@@ -84,6 +86,7 @@ export class ConnectionManager {
   async #establish(attempt: Connecting, options: unknown): Promise<void> {
     try {
       const config = resolveConnectOptions(options);
+      this.#lastWarn = config.warn;
       const { dbName, collectionName } = config.connection;
       attempt.origin = { options, warn: config.warn, dbName, collectionName };
       this.#events.reportTo(config.warn);
@@ -121,11 +124,14 @@ export class ConnectionManager {
     return this.#state.kind === 'connected';
   }
 
-  /** Where warnings go now: the connection's (or the one being made) `warn`, else connect's default. */
+  /**
+   * Where warnings go now: the connection's (or the one being made) `warn`, else the latest
+   * connect()'s (a failed one's too), else connect's default.
+   */
   warn(): Warn {
     const state = this.#state;
     const origin = state.kind === 'connected' ? state.connection.origin : state.kind === 'connecting' ? state.origin : undefined;
-    return origin?.warn ?? CONNECT_OPTIONS.warn.default;
+    return origin?.warn ?? this.#lastWarn ?? CONNECT_OPTIONS.warn.default;
   }
 
   /** What sessions work with; throws the old package's error before `connect()` finished. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { MongoSess, MongoSessStore } from '../../src/index.js';
 import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
 
 const here = import.meta.dirname;
@@ -38,6 +39,23 @@ describe('a promise nobody handles', () => {
     for (const { message } of warnings) {
       assert.match(message, /^mongosess: session\.set\(\) failed, and nothing handled its promise/);
       assert.match(message, /Pass a callback or handle the promise/);
+    }
+  });
+
+  it("a failed connect() nobody handles goes to the warn it was given, not the process's", async () => {
+    for (const connectTo of ['store', 'MongoSess'] as const) {
+      const warned: (string | undefined)[] = [];
+      // Nothing listens on port 9 of the loopback: the connection is refused at once.
+      const options = {
+        uri: 'mongodb://127.0.0.1:9/',
+        operationTimeout: 300,
+        warn: (_: string, err?: Error) => void warned.push(err?.name),
+      };
+      if (connectTo === 'store') void new MongoSessStore(options).connect();
+      else void MongoSess.connect(options);
+      const deadline = Date.now() + 10_000;
+      while (warned.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(warned, ['MongoSessDatabaseError'], `${connectTo}.connect()`);
     }
   });
 });
