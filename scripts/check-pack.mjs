@@ -30,7 +30,7 @@ const SECRETS = [
   ['a connection string with a password', /mongodb(\+srv)?:\/\/[^\s'"`/@:]+:[^\s'"`/@]+@/],
 ];
 
-/** Every path string in package.json's entry fields (exports, main, module, types, typesVersions). */
+/** Every path string in package.json's entry fields (exports, main, module, types, typesVersions, bin). */
 export function entryFiles(manifest) {
   const found = new Set();
   const walk = (value) => {
@@ -38,7 +38,7 @@ export function entryFiles(manifest) {
     else if (Array.isArray(value)) value.forEach(walk);
     else if (value && typeof value === 'object') Object.values(value).forEach(walk);
   };
-  for (const field of ['exports', 'main', 'module', 'types', 'typings', 'typesVersions']) walk(manifest[field]);
+  for (const field of ['exports', 'main', 'module', 'types', 'typings', 'typesVersions', 'bin']) walk(manifest[field]);
   return [...found].filter((path) => path !== 'package.json');
 }
 

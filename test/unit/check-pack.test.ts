@@ -66,6 +66,16 @@ describe('check-pack: the published file list', () => {
     assert.deepEqual(problems(withoutChunk), ['dist/express.d.ts refers to dist/types-AbC123.d.ts, which is not in the package']);
   });
 
+  it("counts package.json's bin as an entry point", () => {
+    const files = { ...goodPackage(), 'dist/cli.js': "#!/usr/bin/env node\nimport './index.js';\n" };
+    const read = (path: string) => files[path as keyof typeof files] ?? assert.fail(`read ${path}`);
+    const sorted = Object.keys(files).sort();
+    assert.deepEqual(packProblems(sorted, read, manifest), [
+      'dist/cli.js is used by no entry point (left from an older build? rm -rf dist && npm run build)',
+    ]);
+    assert.deepEqual(packProblems(sorted, read, { ...manifest, bin: { mongosess: './dist/cli.js' } }), []);
+  });
+
   it('refuses source maps with absolute paths, paths above the package, or sources neither shipped nor embedded', () => {
     const cases: [string, string][] = [
       [
