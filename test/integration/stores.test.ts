@@ -167,7 +167,11 @@ describe('two stores in one process', () => {
     assert.equal(MongoSess.isConnected(), true);
     assert.equal(await admin.close(), false, 'nothing left to close');
     assert.equal((await browser.get(`${server.url}/login`)).status, 200, 'public sessions still work');
-    assert.equal((await browser.get(`${server.url}/admin/login`)).status, 500, 'admin sessions need their store');
+    assert.equal(
+      (await browser.get(`${server.url}/admin/login`)).status,
+      503,
+      'admin sessions need their store (MongoSessNotConnectedError: 503)',
+    );
     await assert.rejects(admin.countSessions({}), (err: Error) => {
       assert.ok(err instanceof MongoSessNotConnectedError);
       assert.match(err.message, /Call connect\(\) on this MongoSessStore/);
