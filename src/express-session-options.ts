@@ -1,10 +1,10 @@
 // The options of `mongosess/express-session`: express-session's names, mapped onto mongosess's
-// per-request options. Options whose job mongosess does elsewhere (`store`, `rolling`,
+// per-request options. Options whose job mongosess does elsewhere (a connect-mongo `store`, `rolling`,
 // `cookie.maxAge`, `genid`) are refused with a message that says where it went. Errors are the
 // main entry's classes (this entry is bundled apart from it), so `instanceof` works.
 import MongoSess from 'mongosess';
 import { resolveAdoption, type Adoption, type AdoptOptions } from './express-session-adopt.js';
-import type { SessionOptions } from './framework-types.js';
+import type { MongoSessStore, SessionOptions } from './framework-types.js';
 
 /** The cookie's SameSite attribute, as express-session spells it. */
 export type SameSite = 'lax' | 'strict' | 'none';
@@ -93,6 +93,12 @@ export interface ExpressSessionOptions {
    * @default undefined (express-session cookies are ignored)
    */
   adopt?: AdoptOptions;
+  /**
+   * The store the sessions are kept in: a `MongoSessStore` (its own collection, lifetime and
+   * connection). Not express-session's `store` (connect-mongo and the like), which mongosess replaces.
+   * @default MongoSess's default store (`MongoSess.connect()`)
+   */
+  store?: MongoSessStore;
 }
 
 /** The options, checked, and the mongosess options they map to. */
@@ -102,17 +108,21 @@ export interface MiddlewareConfig {
   readonly saveUninitialized: boolean;
   readonly unset: 'keep' | 'destroy';
   readonly adopt: Adoption | undefined;
+  /** Where sessions come from: `store.session(req, res, options)`, or MongoSess's default store. */
+  readonly store: MongoSessStore | undefined;
   readonly cookie: { httpOnly: boolean; secure: boolean | 'auto'; sameSite: SameSite | false; path: string; domain: string | undefined };
 }
 
 /** Where each refused express-session option's job is done in mongosess. */
 const REFUSED: Record<string, string> = {
-  store: 'mongosess is the store: remove store (connect-mongo) and call MongoSess.connect({ uri }) once at startup',
   rolling: 'rolling sessions are MongoSess.connect({ rolling: true, touchAfter })',
   genid: 'session ids are made by mongosess (256 random bits, stored hashed); remove genid',
 };
 
-const KNOWN = ['name', 'secret', 'keys', 'cookie', 'saveUninitialized', 'resave', 'proxy', 'unset', 'adopt'];
+const KNOWN = ['name', 'secret', 'keys', 'cookie', 'saveUninitialized', 'resave', 'proxy', 'unset', 'adopt', 'store'];
+const STORE_REFUSED =
+  'mongosess is the store: remove store (connect-mongo) and call MongoSess.connect({ uri }) once at startup, ' +
+  'or pass a MongoSessStore (new MongoSessStore({ uri, collection }))';
 const COOKIE_KNOWN = ['httpOnly', 'secure', 'sameSite', 'path', 'domain'];
 const COOKIE_LIFETIME =
   'the session lifetime is MongoSess.connect({ expires }) (the cookie expires with the session), or per session ' +
@@ -139,6 +149,8 @@ export function resolveMiddlewareOptions(input: unknown): MiddlewareConfig {
     if (refused) fail(`the ${key} option is not supported: ${refused}`);
     if (!KNOWN.includes(key)) fail(`unknown option "${key}"; the options are: ${KNOWN.join(', ')}`);
   }
+  const store = options['store'];
+  if (store !== undefined && !(store instanceof MongoSess.MongoSessStore)) fail(`the store option is not supported: ${STORE_REFUSED}`);
   const cookie = (options['cookie'] ?? {}) as Record<string, unknown>;
   if (typeof cookie !== 'object' || cookie === null || Array.isArray(cookie)) fail('cookie must be an object');
   for (const key of Object.keys(cookie)) {
@@ -197,5 +209,5 @@ export function resolveMiddlewareOptions(input: unknown): MiddlewareConfig {
     path,
     ...(domain !== undefined ? { domain } : {}),
   };
-  return { session, saveUninitialized, unset, adopt, cookie: { httpOnly, secure, sameSite, path, domain } };
+  return { session, saveUninitialized, unset, adopt, store, cookie: { httpOnly, secure, sameSite, path, domain } };
 }

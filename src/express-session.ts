@@ -321,8 +321,9 @@ function jsonOf(value: unknown): string | undefined {
 }
 
 /**
- * express-session's middleware, stored by mongosess. Call `MongoSess.connect()` before serving;
- * bad options throw here, and a request before `connect()` goes to `next(err)`.
+ * express-session's middleware, stored by mongosess. Call `MongoSess.connect()` (or, with
+ * `store`, that store's `connect()`) before serving; bad options throw here, and a request before
+ * it goes to `next(err)`.
  */
 export function session(options?: ExpressSessionOptions): ExpressSessionMiddleware {
   const config = resolveMiddlewareOptions(options);
@@ -334,7 +335,7 @@ export function session(options?: ExpressSessionOptions): ExpressSessionMiddlewa
     }
     let core: Session;
     try {
-      core = MongoSess(req, res, config.session);
+      core = config.store ? config.store.session(req, res, config.session) : MongoSess(req, res, config.session);
     } catch (err) {
       next(err);
       return;

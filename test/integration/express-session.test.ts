@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import connect from 'connect';
-import MongoSess, { MongoSessConfigError } from '../../src/index.js';
+import MongoSess, { MongoSessConfigError, MongoSessStore } from '../../src/index.js';
 import { session, type ExpressSessionOptions, type SessionRequest } from '../../src/express-session.js';
 import { digestOfCookie, monitoredClient, uniqueDbName } from '../helpers/db.js';
 import { Gates } from '../helpers/gates.js';
@@ -271,8 +271,31 @@ describe('mongosess/express-session', () => {
         return true;
       },
     );
+    assert.throws(() => session({ store: {} } as ExpressSessionOptions), /or pass a MongoSessStore/);
     assert.throws(() => session({ rolling: true } as ExpressSessionOptions), /connect\(\{ rolling: true/);
     assert.throws(() => session({ cookie: { maxAge: 1000 } } as ExpressSessionOptions), /MongoSess\.connect\(\{ expires \}\)/);
     assert.throws(() => session({ secret: [] }), /secret must be/);
+  });
+
+  it("keeps the sessions in that store's collection, with its lifetime", async () => {
+    const admin = new MongoSessStore({ client, db, collection: 'admin_sessions', expires: 15 * 60_000, autoRemove: 'interval' });
+    await admin.connect();
+    const adminServer = await app({ name: 'admin', secret: 'admin secret', store: admin });
+    try {
+      const browser = new Browser();
+      assert.equal((await browser.get(`${adminServer.url}/inc`)).json().views, 1);
+      assert.equal((await browser.get(`${adminServer.url}/inc`)).json().views, 2);
+      const sid = await browser.cookie(adminServer.url, 'admin');
+      const stored = await client
+        .db(db)
+        .collection<{ _id: string; d?: Record<string, unknown>; expiresAt?: Date }>('admin_sessions')
+        .findOne({ _id: digestOfCookie(sid!) });
+      assert.deepEqual(stored?.d, { views: 2 }, "in the store's own collection");
+      const lifetime = (stored?.expiresAt?.getTime() ?? 0) - Date.now();
+      assert.ok(lifetime > 14 * 60_000 && lifetime <= 15 * 60_000, `the store's 15-minute lifetime, got ${lifetime} ms`);
+    } finally {
+      await adminServer.close();
+      await admin.close();
+    }
   });
 });
