@@ -10,7 +10,13 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { BSON, MongoClient } from 'mongodb';
-import MongoSess, { MongoSessConfigError, MongoSessDatabaseError, MongoSessValidationError, type SessionSummary } from 'mongosess';
+import MongoSess, {
+  MongoSessConfigError,
+  MongoSessDatabaseError,
+  MongoSessDecryptionError,
+  MongoSessValidationError,
+  type SessionSummary,
+} from 'mongosess';
 import { databaseInUri } from './connect-options.js';
 import { diagnose, type Check } from './doctor.js';
 
@@ -36,10 +42,17 @@ Options:
   --user-key <key>          doctor: the app's userKey, whose index is checked too
   --expires <ms>            The app's expires: how long end keeps tombstones (default: 14 days)
   --absolute-timeout <ms>   The app's absoluteTimeout, if set: sessions past it are not live
+  --encrypted-fields <a,b>  With the app's encryption.fields: the data keys it encrypts
   --all                     end: allow the empty filter
   --json                    Machine-readable output on stdout
   -h, --help                This help
   -v, --version             The version
+
+Encryption: where the app connects with encryption, set MONGOSESS_ENCRYPTION_KEYS to its keys,
+newest first, comma-separated (base64 or hex, as the app has them; an environment variable, not an
+argument, so that the keys are not in the process list), and pass --encrypted-fields if the app
+has fields. Without the keys, list fails on an encrypted session; filters can only name keys the
+app stores in clear, and a filter on a key the app encrypts matches nothing.
 
 Exit codes: 0 done, 1 doctor found a failing check, 2 bad usage, 3 database unreachable or refused.
 Only sessions of mongosess 1.x are counted, listed and ended here; 0.4 sessions are reached by the app.
@@ -58,6 +71,8 @@ interface Parsed {
   userKey: string | undefined;
   expires: number | undefined;
   absoluteTimeout: number | undefined;
+  /** connect's `encryption`, from MONGOSESS_ENCRYPTION_KEYS and --encrypted-fields. */
+  encryption: { keys: string[]; fields?: string[] } | undefined;
   handle: string | undefined;
   all: boolean;
   json: boolean;
@@ -78,6 +93,7 @@ function parse(argv: string[]): Parsed | 'help' | 'version' {
         'user-key': { type: 'string' },
         expires: { type: 'string' },
         'absolute-timeout': { type: 'string' },
+        'encrypted-fields': { type: 'string' },
         handle: { type: 'string' },
         all: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -118,6 +134,7 @@ function parse(argv: string[]): Parsed | 'help' | 'version' {
     userKey: values['user-key'] as string | undefined,
     expires: integer('--expires', values['expires']),
     absoluteTimeout: integer('--absolute-timeout', values['absolute-timeout']),
+    encryption: encryptionOf(process.env['MONGOSESS_ENCRYPTION_KEYS'], values['encrypted-fields']),
     handle,
     all: values['all'] === true,
     json: values['json'] === true,
@@ -137,6 +154,19 @@ function parseFilter(text: string): Record<string, unknown> {
   return filter as Record<string, unknown>;
 }
 
+function encryptionOf(keys: string | undefined, fields: string | boolean | undefined): Parsed['encryption'] {
+  const list = (text: string) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  if (keys === undefined || list(keys).length === 0) {
+    if (typeof fields === 'string') throw new UsageError('--encrypted-fields needs the keys: set MONGOSESS_ENCRYPTION_KEYS');
+    return undefined;
+  }
+  return { keys: list(keys), ...(typeof fields === 'string' ? { fields: list(fields) } : {}) };
+}
+
 function integer(name: string, text: string | boolean | undefined): number | undefined {
   if (typeof text !== 'string') return undefined;
   if (!/^\d+$/.test(text)) throw new UsageError(`${name} takes a whole number, got: ${JSON.stringify(text)}`);
@@ -150,6 +180,7 @@ async function withSessions<T>(args: Parsed, warnings: string[], work: () => Pro
     ...(args.collection !== undefined ? { collection: args.collection } : {}),
     ...(args.expires !== undefined ? { expires: args.expires } : {}),
     ...(args.absoluteTimeout !== undefined ? { absoluteTimeout: args.absoluteTimeout } : {}),
+    ...(args.encryption ? { encryption: args.encryption } : {}),
     // An operator's look never removes or moves anything on its own.
     autoRemove: 'disabled',
     upgradeLegacySessions: false,
@@ -238,6 +269,9 @@ function failure(error: unknown): { message: string; code: number } {
   if (error instanceof MongoSessConfigError || error instanceof MongoSessValidationError)
     return { message: error.message, code: EXIT.usage };
   if (error instanceof MongoSessDatabaseError) return { message: error.message, code: EXIT.database };
+  if (error instanceof MongoSessDecryptionError) {
+    return { message: `${error.message}; set MONGOSESS_ENCRYPTION_KEYS to the app's keys (see mongosess --help)`, code: EXIT.usage };
+  }
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Error && /^Mongo/.test(error.name))
     return { message: `mongosess: the database failed: ${message}`, code: EXIT.database };

@@ -6,10 +6,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import MongoSess from '../../src/index.js';
+import { randomBytes } from 'node:crypto';
+import MongoSess, { MongoSessStore } from '../../src/index.js';
 import { updatesAreAtomic } from '../helpers/atomic-probe.js';
 import { MONGODB_URI } from '../helpers/db.js';
-import { Browser } from '../helpers/http.js';
+import { Browser, serve } from '../helpers/http.js';
 import { serialProxy, type SerialProxy } from '../helpers/serial-proxy.js';
 import { sessionFixture } from '../helpers/session-fixture.js';
 
@@ -112,6 +113,41 @@ describe('the mongosess command line', () => {
     assert.equal(byFilter.stdout, 'ended 1 session\n');
     assert.equal(await MongoSess.countSessions({ userId: 'ann' }), 0);
     assert.equal(await MongoSess.countSessions({ userId: 'bob' }), 1);
+  });
+
+  it("reaches an encrypting app's sessions with MONGOSESS_ENCRYPTION_KEYS and --encrypted-fields", async () => {
+    const key = randomBytes(32).toString('base64');
+    const store = new MongoSessStore({
+      uri: MONGODB_URI,
+      db: fixture.db,
+      collection: 'sealed',
+      encryption: { keys: [key], fields: ['email'] },
+    });
+    await store.connect();
+    const server = await serve((req, res) => {
+      void store
+        .session(req, res)
+        .set({ userId: 'cy', email: 'cy@example.com' })
+        .then(() => res.end('ok'));
+    });
+    try {
+      await new Browser().get(server.url);
+      const sealed = [...db, '--collection', 'sealed'];
+      const withKeys = { MONGOSESS_ENCRYPTION_KEYS: key };
+      const listed = await cli(['list', '{"userId": "cy"}', ...sealed, '--encrypted-fields', 'email', '--json'], withKeys);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(listed.json().sessions[0].data.email, 'cy@example.com', 'decrypted with the keys');
+      const refused = await cli(['count', '{"email": "cy@example.com"}', ...sealed, '--encrypted-fields', 'email'], withKeys);
+      assertCleanError(refused, 2, /cannot filter on "email"/);
+      const noKeys = await cli(['list', ...sealed]);
+      assertCleanError(noKeys, 2, /set MONGOSESS_ENCRYPTION_KEYS/);
+      assert.doesNotMatch(noKeys.stderr + listed.stderr, new RegExp(key.replace(/[+/=]/g, '.')), 'the key is never printed');
+      const ended = await cli(['end', '{"userId": "cy"}', ...sealed, '--encrypted-fields', 'email', '--json'], withKeys);
+      assert.deepEqual(ended.json(), { ended: 1 });
+    } finally {
+      await server.close();
+      await store.close();
+    }
   });
 
   it('bad usage exits 2, an unreachable server 3, each with a message and no stack', async () => {
