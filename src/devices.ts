@@ -23,7 +23,14 @@ export interface DeviceSettings {
   readonly userKey: string | undefined;
   /** With `userKey`: how many live sessions one user may have; 0 for no limit. */
   readonly maxSessionsPerUser: number;
+  /** How long after a `regenerate()` its old id is forwarded to the new session, in ms; 0 for off. */
+  readonly regenerateGrace: number;
+  /** What a replay of a regenerated id does besides the `replay` event: `'endAll'` ends its user's sessions. */
+  readonly onReplay: OnReplay;
 }
+
+/** What a replay of a regenerated id does besides the `replay` event (connect's `onReplay`). */
+export type OnReplay = 'report' | 'endAll';
 
 /** Where a session was created from (with `recordClient`). */
 export interface ClientInfo {

@@ -4,7 +4,7 @@
  * session is mutable.
  */
 import type { LegacyId } from './legacy.js';
-import { endedDuring, isLive, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { isLive, endedDuring, movedRecently, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import type { SessionDocument } from './session-collection.js';
 import { newSessionId, type SessionDigest, type SessionId } from './session-id.js';
 
@@ -20,11 +20,12 @@ export type SessionState =
   /** A mongosess 0.4 cookie, not looked up yet (or its look-up failed: it is tried again). */
   | { readonly kind: 'legacy'; readonly id: LegacyId }
   /**
-   * A 0.4 cookie whose session another request has just moved to a fresh id (that request's
-   * response carries the new cookie): served and written by the new document's digest, and this
-   * response never touches the cookie.
+   * A 0.4 cookie whose session another request has just moved to a fresh id, or (with connect's
+   * `regenerateGrace`) the old id of a `regenerate()` used within its grace window (that
+   * request's response carries the new cookie): served and written by the new document's
+   * digest, and this response never touches the cookie.
    */
-  | { readonly kind: 'forwarded'; readonly id: LegacyId; readonly digest: SessionDigest; readonly doc: SessionDocument }
+  | { readonly kind: 'forwarded'; readonly id: LegacyId | SessionId; readonly digest: SessionDigest; readonly doc: SessionDocument }
   /** A live 0.4 session found after the response headers were sent: served where it is. */
   | { readonly kind: 'legacyServed'; readonly id: LegacyId; readonly data: Record<string, unknown>; readonly times: StoredTimes }
   /**
@@ -63,4 +64,22 @@ export function afterLookup(id: SessionId, doc: SessionDocument | null, judge: J
   if (seenLive || (doc && endedDuring(doc, judge.requestStart))) return { kind: 'lost', id };
   if (!doc) return { kind: 'absent', id };
   return freshSession(false);
+}
+
+/**
+ * What a request with the old id of a `regenerate()` gets, with connect's `regenerateGrace`
+ * (`grace` ms, 0 for off): `forward` to the session it moved to when the request was in flight
+ * during the move or began within the window (both edges included); `replay` after it (a stolen
+ * cookie, or a client that kept the old one); undefined when `doc` is no such tombstone, the
+ * window is off, or the tombstone itself has expired (nothing is known of it any more).
+ */
+export function oldIdUse(
+  doc: (StoredTimes & { movedTo?: SessionDigest }) | null,
+  judge: Judge,
+  grace: number,
+): { kind: 'forward' | 'replay'; to: SessionDigest } | undefined {
+  if (grace === 0 || !doc || doc.ended !== true || doc.movedTo === undefined) return undefined;
+  if (doc.expiresAt === undefined || doc.expiresAt.getTime() <= judge.now) return undefined;
+  const kind = movedRecently(doc, judge.now, judge.requestStart, grace) ? 'forward' : 'replay';
+  return { kind, to: doc.movedTo };
 }
