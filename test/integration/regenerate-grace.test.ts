@@ -1,0 +1,265 @@
+// regenerate() with a grace window (connect's `regenerateGrace`) and replay detection, black-box
+// over HTTP: within the window the old id is forwarded to the new session (reads and writes land
+// there, no cookie goes out); after it, a use of the old id is a replay (the `replay` event, a
+// fresh empty session, and with `onReplay: 'endAll'` the end of the user's sessions). The window
+// edges run on a fake clock; the races run through the serializing proxy (FerretDB 1.x is not
+// atomic per document), each with a control (no window) that loses what the window keeps.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import MongoSess, { type ConnectOptions, type SessionEventMap } from '../../src/index.js';
+import { digestOfCookie } from '../helpers/db.js';
+import { Gates } from '../helpers/gates.js';
+import { Browser, type Reply } from '../helpers/http.js';
+import { proxiedApp } from '../helpers/proxied-app.js';
+
+const GRACE = 10_000;
+const HOUR = 3_600_000;
+let clock = Date.now();
+const now = () => clock;
+const fixture = await proxiedApp('grace');
+const gates = new Gates();
+
+const replays: SessionEventMap['replay'][] = [];
+const onReplay = (event: SessionEventMap['replay']) => void replays.push(event);
+
+/** Connects with the fake clock, a window, a user key, and `more`. */
+function connect(more: Partial<ConnectOptions> = {}): Promise<void> {
+  return fixture.connect({ now, expires: HOUR, userKey: 'userId', regenerateGrace: GRACE, ...more });
+}
+
+/** A browser holding a session with `data`; returns its cookie. */
+async function visitor(browser: Browser, data: Record<string, unknown>): Promise<string> {
+  const reply = await fixture.app.run((s) => s.set(data), { browser });
+  assert.equal(reply.status, 200, reply.body);
+  const cookie = await browser.cookie(fixture.app.url, 'sess');
+  assert.ok(cookie);
+  return cookie;
+}
+
+/** Logs `browser` in as `userId` (regenerate({ set })); returns the new cookie. */
+async function login(browser: Browser, userId: string): Promise<string> {
+  const reply = await fixture.app.run((s) => s.regenerate({ set: { userId } }), { browser });
+  assert.equal(reply.status, 200, reply.body);
+  const cookie = await browser.cookie(fixture.app.url, 'sess');
+  assert.ok(cookie);
+  return cookie;
+}
+
+/** The session data a request with exactly this cookie sees (without `_id` and `createdAt`). */
+async function dataWith(cookie: string): Promise<{ data: Record<string, unknown>; reply: Reply }> {
+  const reply = await fixture.app.run((s) => s.get().then(({ _id, createdAt, ...data }) => data), {
+    headers: { cookie: `sess=${cookie}` },
+  });
+  assert.equal(reply.status, 200, reply.body);
+  return { data: reply.json(), reply };
+}
+
+/** The session cookies a reply set (clearing ones included). */
+function sessionCookies(reply: Reply): string[] {
+  return reply.setCookie.filter((line) => line.startsWith('sess='));
+}
+
+describe(`regenerate() with a grace window (${fixture.route})`, () => {
+  before(async () => {
+    await fixture.start();
+    MongoSess.on('replay', onReplay);
+  });
+  after(async () => {
+    MongoSess.off('replay', onReplay);
+    await fixture.stop();
+  });
+  afterEach(() => {
+    replays.length = 0;
+  });
+
+  it('within the window (its last ms included) the old id reads and writes the new session, and sends no cookie', async () => {
+    await connect();
+    const browser = new Browser();
+    const old = await visitor(browser, { cart: ['book'] });
+    const fresh = await login(browser, 'ann');
+    clock += GRACE;
+    const { data, reply } = await dataWith(old);
+    assert.deepEqual(data, { cart: ['book'], userId: 'ann' }, 'the old id reads the new session');
+    assert.deepEqual(sessionCookies(reply), [], 'no cookie: the login response carries the new one');
+    const write = await fixture.app.run((s) => s.set({ theme: 'dark' }).then(() => s.del('cart')), { headers: { cookie: `sess=${old}` } });
+    assert.equal(write.status, 200, write.body);
+    assert.deepEqual(sessionCookies(write), []);
+    assert.deepEqual((await dataWith(fresh)).data, { userId: 'ann', theme: 'dark' }, 'the writes landed on the new session');
+    const tombstone = await fixture.dbClient
+      .db(fixture.db)
+      .collection('sessions')
+      .findOne({ _id: digestOfCookie(old) as never });
+    assert.equal(tombstone?.['d'], undefined, 'nothing was written under the old id');
+    assert.deepEqual(replays, []);
+  });
+
+  it('one ms after the window the old id is a replay: a fresh empty session, the event by handles only', async () => {
+    await connect();
+    const browser = new Browser();
+    const old = await visitor(browser, { cart: ['pen'] });
+    const fresh = await login(browser, 'bob');
+    clock += GRACE + 1;
+    const { data } = await dataWith(old);
+    assert.deepEqual(data, {}, 'nothing of the session');
+    assert.equal(replays.length, 1);
+    const [summary] = await MongoSess.listSessions({ userId: 'bob' });
+    assert.equal(replays[0]?.to, summary?.handle, 'the event names the session it became by handle');
+    assert.match(replays[0]?.handle ?? '', /^msh1\./);
+    const text = JSON.stringify(replays);
+    for (const id of [old, fresh]) assert.equal(text.includes(id) || text.includes(digestOfCookie(id)), false, 'no id, no digest');
+    // A write with the replayed id starts a new visitor's session, never touching the user's.
+    const write = await fixture.app.run((s) => s.set({ evil: true }), { headers: { cookie: `sess=${old}` } });
+    assert.equal(write.status, 200, write.body);
+    assert.equal(sessionCookies(write).length, 1, 'a new id for the new visitor');
+    assert.equal(sessionCookies(write)[0]?.startsWith(`sess=${old};`), false);
+    assert.deepEqual((await dataWith(fresh)).data, { cart: ['pen'], userId: 'bob' }, 'the user kept the session, untouched');
+    assert.equal(replays.length, 2, 'each use after the window is reported');
+  });
+
+  it("onReplay: 'endAll' ends every session of the replayed id's user, and only theirs", async () => {
+    await connect({ onReplay: 'endAll' });
+    const laptop = new Browser();
+    const phone = new Browser();
+    const other = new Browser();
+    const old = await visitor(laptop, { step: 1 });
+    await login(laptop, 'cat');
+    await visitor(phone, { step: 2 });
+    const phoneCookie = await login(phone, 'cat');
+    await visitor(other, { step: 3 });
+    const otherCookie = await login(other, 'dan');
+    clock += GRACE + 1;
+    assert.deepEqual((await dataWith(old)).data, {});
+    assert.equal(await MongoSess.countSessions({ userId: 'cat' }), 0, "all of cat's sessions ended");
+    assert.deepEqual((await dataWith(phoneCookie)).data, {}, 'the phone is logged out on its next request');
+    assert.deepEqual((await dataWith(otherCookie)).data, { step: 3, userId: 'dan' }, 'another user is untouched');
+    assert.equal(replays.length, 1);
+  });
+
+  it('without the window (the default) the old id is dead at once, and no replay is reported', async () => {
+    await connect({ regenerateGrace: undefined });
+    const browser = new Browser();
+    const old = await visitor(browser, { cart: ['cup'] });
+    await login(browser, 'eve');
+    assert.deepEqual((await dataWith(old)).data, {}, 'at the same ms');
+    clock += HOUR / 2;
+    assert.deepEqual((await dataWith(old)).data, {});
+    assert.deepEqual(replays, []);
+  });
+
+  for (const readFirst of [true, false]) {
+    it(`an end() with the old id within the window wins (${readFirst ? 'after a read' : 'alone'}): the new session ends too`, async () => {
+      await connect();
+      const browser = new Browser();
+      const old = await visitor(browser, { cart: ['hat'] });
+      const fresh = await login(browser, `fay-${readFirst}`);
+      clock += GRACE;
+      const reply = await fixture.app.run(async (s) => (readFirst ? s.get().then(() => s.end()) : s.end()), {
+        headers: { cookie: `sess=${old}` },
+      });
+      assert.equal(reply.status, 200, reply.body);
+      assert.deepEqual((await dataWith(fresh)).data, {}, 'the session the old id led to ended');
+      assert.equal(await MongoSess.countSessions({ userId: `fay-${readFirst}` }), 0);
+    });
+  }
+
+  it('regenerate() through the old id within the window stores its data on the new session and sends no cookie', async () => {
+    await connect();
+    const browser = new Browser();
+    const old = await visitor(browser, { cart: ['map'] });
+    const fresh = await login(browser, 'gus');
+    const again = await fixture.app.run((s) => s.regenerate({ set: { role: 'admin' } }), { headers: { cookie: `sess=${old}` } });
+    assert.equal(again.status, 200, again.body);
+    assert.deepEqual(sessionCookies(again), [], 'the first login already gave the browser its new id');
+    assert.deepEqual((await dataWith(fresh)).data, { cart: ['map'], userId: 'gus', role: 'admin' });
+    assert.equal(await MongoSess.countSessions({ userId: 'gus' }), 1, 'one session, not two');
+  });
+
+  it('a chain of regenerate()s: the oldest id follows it within its own window, and is a replay after it', async () => {
+    await connect();
+    const browser = new Browser();
+    const first = await visitor(browser, { n: 1 });
+    await login(browser, 'hal');
+    clock += GRACE / 2;
+    const third = await login(browser, 'hal');
+    assert.deepEqual((await dataWith(first)).data, { n: 1, userId: 'hal' }, 'forwarded across two moves');
+    clock += GRACE / 2 + 1;
+    assert.deepEqual((await dataWith(first)).data, {}, "past the first move's window: a replay, though the second is recent");
+    assert.equal(replays.length, 1);
+    assert.deepEqual((await dataWith(third)).data, { n: 1, userId: 'hal' });
+  });
+
+  it('a request in flight during the move is forwarded however long it runs; its writes land on the new session', async () => {
+    for (const grace of [GRACE, 0]) {
+      await connect({ regenerateGrace: grace });
+      const browser = new Browser();
+      const old = await visitor(browser, { cart: ['key'] });
+      const gate = gates.open('slow');
+      const slow = fixture.app.run(
+        async (s) => {
+          await s.get();
+          await gates.pass('slow');
+          clock += 5 * GRACE;
+          await s.set({ late: true });
+          return s.get('late');
+        },
+        { headers: { cookie: `sess=${old}` } },
+      );
+      await gate.atGate;
+      clock += 1; // the login comes after the request began
+      const fresh = await login(browser, 'ivy');
+      gate.release();
+      const reply = await slow;
+      if (grace === 0) {
+        // The control: without the window the late write is refused.
+        assert.equal(reply.status, 500);
+        assert.equal(reply.json().error, 'MongoSessEndedError');
+        assert.deepEqual((await dataWith(fresh)).data, { cart: ['key'], userId: 'ivy' });
+      } else {
+        assert.equal(reply.status, 200, reply.body);
+        assert.equal(reply.json(), true);
+        assert.deepEqual(sessionCookies(reply), [], 'no cookie from the forwarded request');
+        assert.deepEqual((await dataWith(fresh)).data, { cart: ['key'], userId: 'ivy', late: true });
+      }
+    }
+  });
+
+  it('writes racing the login, ungated: with the window every one lands on the new session; without it some are refused', async () => {
+    const outcomes: Record<string, { refused: number; lost: number }> = {};
+    for (const grace of [GRACE, 0]) {
+      await connect({ regenerateGrace: grace });
+      let refused = 0;
+      let lost = 0;
+      for (let round = 0; round < 6; round++) {
+        const browser = new Browser();
+        const old = await visitor(browser, { round });
+        const writes = Array.from({ length: 6 }, (_, i) =>
+          fixture.app.run(
+            (s) =>
+              s
+                .get()
+                .then(() => new Promise((resolve) => setTimeout(resolve, i * 3)))
+                .then(() => s.set({ [`k${i}`]: i })),
+            { headers: { cookie: `sess=${old}` } },
+          ),
+        );
+        const fresh = await login(browser, `racer${round}`);
+        const replies = await Promise.all(writes);
+        const data = (await dataWith(fresh)).data;
+        for (const [i, reply] of replies.entries()) {
+          if (reply.status !== 200) refused++;
+          else if (data[`k${i}`] !== i) lost++;
+        }
+      }
+      outcomes[grace] = { refused, lost };
+    }
+    assert.deepEqual(outcomes[GRACE], { refused: 0, lost: 0 }, 'with the window nothing is refused or lost');
+    assert.equal(outcomes[0]?.lost, 0, 'a write that succeeded is never lost');
+    assert.ok((outcomes[0]?.refused ?? 0) > 0, `the control: without the window some writes are refused (${JSON.stringify(outcomes)})`);
+  });
+
+  it('connect() refuses onReplay: endAll without userKey or without a window', async () => {
+    await assert.rejects(fixture.connect({ regenerateGrace: GRACE, onReplay: 'endAll' }), /onReplay: 'endAll' needs userKey/);
+    await assert.rejects(fixture.connect({ userKey: 'userId', onReplay: 'endAll' }), /onReplay: 'endAll' needs regenerateGrace/);
+    await connect();
+  });
+});
