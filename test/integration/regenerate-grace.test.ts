@@ -136,7 +136,7 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
   });
 
   it('without the window (the default) the old id is dead at once, and no replay is reported', async () => {
-    await connect({ regenerateGrace: undefined });
+    await fixture.connect({ now, expires: HOUR, userKey: 'userId' });
     const browser = new Browser();
     const old = await visitor(browser, { cart: ['cup'] });
     await login(browser, 'eve');
