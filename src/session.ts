@@ -231,8 +231,9 @@ export class Session {
 
   /**
    * Moves the session to a new id: the data carries over, the old id is dead at once (a replay of
-   * the old cookie finds nothing) and the new cookie goes out. Call it at login and on any
-   * privilege change, against session fixation. Resolves true.
+   * the old cookie finds nothing; with connect's `regenerateGrace`, it is forwarded to the new
+   * session for that window, and a later use is a `replay`) and the new cookie goes out. Call it
+   * at login and on any privilege change, against session fixation. Resolves true.
    */
   regenerate(options?: RegenerateOptions): CompatPromise<boolean>;
   regenerate(callback: Callback<boolean>): undefined;
