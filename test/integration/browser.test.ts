@@ -175,7 +175,7 @@ describe('in Chromium', { skip: 'missing' in chromium ? chromium.missing : false
         assert.match(await shown(phone.page), /on 2 device\(s\)/);
         await laptop.page.reload();
         assert.match(await shown(laptop.page), /on 2 device\(s\)/);
-        assert.match(await laptop.page.locator('li', { hasText: 'LaptopBrowser/1.0' }).innerText(), /\(this device\)/);
+        assert.match((await laptop.page.locator('li', { hasText: 'LaptopBrowser/1.0' }).textContent()) ?? '', /\(this device\)/);
         const phoneRow = laptop.page.locator('li', { hasText: 'PhoneBrowser/1.0' });
         await Promise.all([laptop.page.waitForURL(`${example.url}/devices`), phoneRow.getByRole('button', { name: 'Sign out' }).click()]);
         assert.match(await shown(laptop.page), /on 1 device\(s\)/);
