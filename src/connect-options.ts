@@ -200,10 +200,9 @@ export interface ConnectOptions {
    */
   maxSessionsPerUser?: number;
   /**
-   * How long, in ms, the old id of a `regenerate()` keeps working: requests with it that were in
-   * flight during the move, or that arrive within this window (sent before the browser got the
-   * new cookie), are forwarded to the new session (reads and writes land there) and send no
-   * cookie. Afterwards a use of the old id is a replay: the `replay` event, a fresh empty session
+   * How long, in ms, the old id of a `regenerate()` keeps working: requests that use it within
+   * this window after the move (in flight during it, or sent before the browser got the new
+   * cookie) are forwarded to the new session (reads and writes land there) and send no cookie. Afterwards a use of the old id is a replay: the `replay` event, a fresh empty session
    * for that request, and with `onReplay: 'endAll'` the end of its user's sessions. Whoever holds
    * the old id (a planted one, for session fixation) reaches the new session for the window, so
    * keep it short; at most 60000. `0`: off, the old id is dead at once (as before 1.x) and no

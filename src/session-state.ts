@@ -4,7 +4,7 @@
  * session is mutable.
  */
 import type { LegacyId } from './legacy.js';
-import { isLive, endedDuring, movedRecently, type LifetimePolicy, type StoredTimes } from './lifetime.js';
+import { endedDuring, isLive, type LifetimePolicy, type StoredTimes } from './lifetime.js';
 import type { SessionDocument } from './session-collection.js';
 import { newSessionId, type SessionDigest, type SessionId } from './session-id.js';
 
@@ -68,18 +68,22 @@ export function afterLookup(id: SessionId, doc: SessionDocument | null, judge: J
 
 /**
  * What a request with the old id of a `regenerate()` gets, with connect's `regenerateGrace`
- * (`grace` ms, 0 for off): `forward` to the session it moved to when the request was in flight
- * during the move or began within the window (both edges included); `replay` after it (a stolen
- * cookie, or a client that kept the old one); undefined when `doc` is no such tombstone, the
- * window is off, or the tombstone itself has expired (nothing is known of it any more).
+ * (`grace` ms, 0 for off): `forward` to the session it moved to within the window after the move
+ * (both edges included), whether the request was in flight during the move or began later;
+ * `replay` when it began after the window (a stolen cookie, or a client that kept the old one).
+ * Undefined when `doc` is no such tombstone, the window is off, the tombstone itself has expired
+ * (nothing is known of it any more), or the request was in flight during the move and is still
+ * using the old id after the window: it is no replay, but nothing after the window may reach the
+ * new session through the old id (a request held open, say by a slowly sent body, would otherwise
+ * stretch the window), so it is refused as without a window (`afterLookup`: lost).
  */
 export function oldIdUse(
   doc: (StoredTimes & { movedTo?: SessionDigest }) | null,
   judge: Judge,
   grace: number,
 ): { kind: 'forward' | 'replay'; to: SessionDigest } | undefined {
-  if (grace === 0 || !doc || doc.ended !== true || doc.movedTo === undefined) return undefined;
+  if (grace === 0 || !doc || doc.ended !== true || doc.movedTo === undefined || doc.endedAt === undefined) return undefined;
   if (doc.expiresAt === undefined || doc.expiresAt.getTime() <= judge.now) return undefined;
-  const kind = movedRecently(doc, judge.now, judge.requestStart, grace) ? 'forward' : 'replay';
-  return { kind, to: doc.movedTo };
+  if (judge.now - doc.endedAt.getTime() <= grace) return { kind: 'forward', to: doc.movedTo };
+  return endedDuring(doc, judge.requestStart) ? undefined : { kind: 'replay', to: doc.movedTo };
 }

@@ -55,11 +55,13 @@ describe('oldIdUse: the old id of a regenerate() with a grace window', () => {
     assert.deepEqual(oldIdUse(tombstone, at(1_000_000 + GRACE + 1), GRACE), { kind: 'replay', to }, 'just after');
   });
 
-  it('a request in flight during the move is forwarded however long it ran', () => {
+  it('a request in flight during the move: forwarded within the window; after it, no replay but not forwarded either', () => {
     const tombstone = moved(1_000_000);
-    assert.deepEqual(oldIdUse(tombstone, at(1_000_000 + 5 * GRACE, 999_999), GRACE), { kind: 'forward', to });
+    assert.deepEqual(oldIdUse(tombstone, at(1_000_000 + GRACE, 999_999), GRACE), { kind: 'forward', to });
+    assert.equal(oldIdUse(tombstone, at(1_000_001 + GRACE, 999_999), GRACE), undefined, 'held open past the window');
+    assert.equal(afterLookup(id, tombstone, at(1_000_001 + GRACE, 999_999), true).kind, 'lost', 'refused, as without a window');
     assert.deepEqual(
-      oldIdUse(tombstone, at(1_000_000 + 5 * GRACE, 1_000_000), GRACE),
+      oldIdUse(tombstone, at(1_000_001 + GRACE, 1_000_000), GRACE),
       { kind: 'replay', to },
       'began at the move: not in flight',
     );
