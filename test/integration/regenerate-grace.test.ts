@@ -229,7 +229,7 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
     });
   }
 
-  it('writes racing the login, ungated: with the window every one lands on the new session; without it some are refused', async () => {
+  it('writes racing the login, ungated: with the window every one lands on the new session; without it some miss it', async (t) => {
     const outcomes: Record<string, { refused: number; lost: number }> = {};
     for (const grace of [GRACE, 0]) {
       await connect({ regenerateGrace: grace });
@@ -258,9 +258,12 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
       }
       outcomes[grace] = { refused, lost };
     }
+    t.diagnostic(`writes that missed the new session, by regenerateGrace: ${JSON.stringify(outcomes)}`);
     assert.deepEqual(outcomes[GRACE], { refused: 0, lost: 0 }, 'with the window nothing is refused or lost');
-    assert.equal(outcomes[0]?.lost, 0, 'a write that succeeded is never lost');
-    assert.ok((outcomes[0]?.refused ?? 0) > 0, `the control: without the window some writes are refused (${JSON.stringify(outcomes)})`);
+    // The control: without the window, writes racing the login miss the new session (refused, or
+    // stored in a new visitor's session when their request found the old id dead).
+    const missed = (outcomes[0]?.refused ?? 0) + (outcomes[0]?.lost ?? 0);
+    assert.ok(missed > 0, `the control: without the window some writes miss the new session (${JSON.stringify(outcomes)})`);
   });
 
   it('connect() refuses onReplay: endAll without userKey or without a window', async () => {
