@@ -839,6 +839,18 @@ export class Session {
     }
   }
 
+  /**
+   * regenerate() through the old id of a regenerate() within its grace (a login sent twice, two
+   * tabs): the session has its new id already, whose cookie the other request's response carries.
+   * Moving it again would leave one of the two responses' cookies on a dead id (a replay once the
+   * window passes); only the data is written, there, and no cookie goes out.
+   */
+  async #regenerated(state: Extract<SessionState, { kind: 'forwarded' }>, $set: Record<string, unknown> | undefined): Promise<boolean> {
+    this.#enter(state);
+    if ($set) await this.#write(state, { $set });
+    return true;
+  }
+
   /** `set`, when given (`regenerate({ set })`), is stored with the new id in the same write that creates it. */
   async #regenerate($set?: Record<string, unknown>): Promise<boolean> {
     refuseWrites(this.#state, false);
@@ -850,14 +862,8 @@ export class Session {
     const { policy } = this.#store;
     const { sessions } = this.#db();
     const now = this.#store.now();
-    if (state.kind === 'forwarded' && isSessionId(state.id)) {
-      // The old id of a regenerate() within its grace (a login sent twice, two tabs): the session
-      // has its new id already, whose cookie the other request's response carries. Moving it
-      // again would leave one of the two responses' cookies on a dead id (a replay once the
-      // window passes); only the data is written, there, and no cookie goes out.
-      if ($set) await this.#write(state, { $set });
-      return true;
-    }
+    const grace = this.#store.devices.regenerateGrace;
+    if (state.kind === 'forwarded' && isSessionId(state.id)) return this.#regenerated(state, $set);
     if (state.kind === 'live' && wasLegacy) {
       // Moving a 0.4 session to a fresh id was the regeneration; only the data is left to store.
       if ($set) await this.#write(state, { $set });
@@ -874,12 +880,18 @@ export class Session {
       };
       const moved = await moveToNewId(sessions, policy, now, source, {
         run: async (newDigest) => {
-          const old = await sessions.end(oldDigest, { ...tombstoneTimes(policy, now, true), movedTo: newDigest });
+          // Never over a tombstone: a regenerate() that lost the race must not point the winner's
+          // forwarding (movedTo) at its own copy, which it is about to discard.
+          const tombstone = { ...tombstoneTimes(policy, now, true), movedTo: newDigest };
+          const old = await sessions.endOne({ _id: oldDigest, ended: { $ne: true } }, tombstone);
           return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
         },
         landed: async (newDigest) => (await sessions.recheck(oldDigest))?.movedTo === newDigest,
       });
       if (!moved) {
+        // Another regenerate() moved it meanwhile, within a grace window: as if forwarded before.
+        const next = state.kind === 'live' && grace > 0 ? await this.#lookedUp(state.id, await sessions.find(oldDigest), true) : undefined;
+        if (next?.kind === 'forwarded') return this.#regenerated(next, $set);
         // Another request ended or moved it meanwhile: its data is gone, and its cookie is theirs.
         this.#enter({ kind: 'lost', id: state.id });
         this.#refused(oldDigest, 'regenerate');

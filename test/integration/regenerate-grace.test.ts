@@ -54,6 +54,13 @@ async function dataWith(cookie: string): Promise<{ data: Record<string, unknown>
   return { data: reply.json(), reply };
 }
 
+/** A promise and its resolve (Promise.withResolvers, which Node 20 lacks). */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
 /** The session cookies a reply set (clearing ones included). */
 function sessionCookies(reply: Reply): string[] {
   return reply.setCookie.filter((line) => line.startsWith('sess='));
@@ -174,6 +181,43 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
     assert.equal(await MongoSess.countSessions({ userId: 'gus' }), 1, 'one session, not two');
   });
 
+  for (const grace of [GRACE, 0]) {
+    it(`two logins racing (a form sent twice), regenerateGrace ${grace}: ${grace ? 'both succeed, one session, no second cookie' : 'the second is refused'}; a logout with the old id then ends the winner's session`, async () => {
+      await connect({ regenerateGrace: grace });
+      const browser = new Browser();
+      const old = await visitor(browser, { cart: ['bag'] });
+      const gate = gates.open('second');
+      const second = fixture.app.run(
+        async (s) => {
+          await s.get();
+          await gates.pass('second');
+          return s.regenerate({ set: { userId: 'joe', twice: true } });
+        },
+        { headers: { cookie: `sess=${old}` } },
+      );
+      await gate.atGate;
+      clock += 1;
+      const fresh = await login(browser, 'joe');
+      gate.release();
+      const reply = await second;
+      if (grace) {
+        assert.equal(reply.status, 200, reply.body);
+        assert.deepEqual(sessionCookies(reply), [], "the first login's cookie stands");
+        assert.deepEqual((await dataWith(fresh)).data, { cart: ['bag'], userId: 'joe', twice: true });
+      } else {
+        assert.equal(reply.status, 500);
+        assert.equal(reply.json().error, 'MongoSessEndedError');
+        assert.deepEqual((await dataWith(fresh)).data, { cart: ['bag'], userId: 'joe' });
+      }
+      assert.equal(await MongoSess.countSessions({ userId: 'joe' }), 1);
+      // The losing login left the winner's forwarding alone: a logout with the old id (within
+      // 10 s, window or not) still finds and ends the session it became.
+      const logout = await fixture.app.run((s) => s.end(), { headers: { cookie: `sess=${old}` } });
+      assert.equal(logout.status, 200, logout.body);
+      assert.equal(await MongoSess.countSessions({ userId: 'joe' }), 0);
+    });
+  }
+
   it('a chain of regenerate()s: the oldest id follows it within its own window, and is a replay after it', async () => {
     await connect();
     const browser = new Browser();
@@ -229,7 +273,7 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
     });
   }
 
-  it('writes racing the login, ungated: with the window every one lands on the new session; without it some miss it', async (t) => {
+  it('writes racing the login: with the window every one lands on the new session; without it some miss it', async (t) => {
     const outcomes: Record<string, { refused: number; lost: number }> = {};
     for (const grace of [GRACE, 0]) {
       await connect({ regenerateGrace: grace });
@@ -238,21 +282,37 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
       for (let round = 0; round < 6; round++) {
         const browser = new Browser();
         const old = await visitor(browser, { round });
+        // Each write reads the session, then waits for the login to start, then writes a few ms
+        // apart from the others, around the move.
+        let arrived = 0;
+        const allRead = deferred();
+        const go = deferred();
         const writes = Array.from({ length: 6 }, (_, i) =>
           fixture.app.run(
-            (s) =>
-              s
-                .get()
-                .then(() => new Promise((resolve) => setTimeout(resolve, i * 3)))
-                .then(() => s.set({ [`k${i}`]: i })),
+            async (s) => {
+              await s.get();
+              if (++arrived === 6) allRead.resolve();
+              await go.promise;
+              await new Promise((resolve) => setTimeout(resolve, i * 3));
+              return s.set({ [`k${i}`]: i });
+            },
             { headers: { cookie: `sess=${old}` } },
           ),
         );
-        const fresh = await login(browser, `racer${round}`);
+        await allRead.promise;
+        const reply = await fixture.app.run(
+          (s) => {
+            go.resolve();
+            return s.regenerate({ set: { userId: `racer${round}` } });
+          },
+          { browser },
+        );
+        assert.equal(reply.status, 200, reply.body);
+        const fresh = await browser.cookie(fixture.app.url, 'sess');
         const replies = await Promise.all(writes);
-        const data = (await dataWith(fresh)).data;
-        for (const [i, reply] of replies.entries()) {
-          if (reply.status !== 200) refused++;
+        const data = (await dataWith(fresh ?? '')).data;
+        for (const [i, write] of replies.entries()) {
+          if (write.status !== 200) refused++;
           else if (data[`k${i}`] !== i) lost++;
         }
       }
@@ -260,8 +320,7 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
     }
     t.diagnostic(`writes that missed the new session, by regenerateGrace: ${JSON.stringify(outcomes)}`);
     assert.deepEqual(outcomes[GRACE], { refused: 0, lost: 0 }, 'with the window nothing is refused or lost');
-    // The control: without the window, writes racing the login miss the new session (refused, or
-    // stored in a new visitor's session when their request found the old id dead).
+    // The control: without the window, writes racing the login miss the new session (refused).
     const missed = (outcomes[0]?.refused ?? 0) + (outcomes[0]?.lost ?? 0);
     assert.ok(missed > 0, `the control: without the window some writes miss the new session (${JSON.stringify(outcomes)})`);
   });
