@@ -6,7 +6,7 @@
 // atomic per document), each with a control (no window) that loses what the window keeps.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import MongoSess, { type ConnectOptions, type SessionEventMap } from '../../src/index.js';
+import MongoSess, { type ConnectOptions, type Session, type SessionEventMap } from '../../src/index.js';
 import { digestOfCookie } from '../helpers/db.js';
 import { Gates } from '../helpers/gates.js';
 import { Browser, type Reply } from '../helpers/http.js';
@@ -43,6 +43,32 @@ async function login(browser: Browser, userId: string): Promise<string> {
   const cookie = await browser.cookie(fixture.app.url, 'sess');
   assert.ok(cookie);
   return cookie;
+}
+
+/**
+ * A request with the old cookie `old` reads its session, then, while it waits, `browser` logs in
+ * as `userId` (1 ms after the request began); then the request goes on with `then`.
+ */
+async function loginDuring(
+  browser: Browser,
+  old: string,
+  userId: string,
+  then: (session: Session) => Promise<unknown>,
+): Promise<{ fresh: string; reply: Reply }> {
+  const gate = gates.open('in flight');
+  const request = fixture.app.run(
+    async (s) => {
+      await s.get();
+      await gates.pass('in flight');
+      return then(s);
+    },
+    { headers: { cookie: `sess=${old}` } },
+  );
+  await gate.atGate;
+  clock += 1;
+  const fresh = await login(browser, userId);
+  gate.release();
+  return { fresh, reply: await request };
 }
 
 /** The session data a request with exactly this cookie sees (without `_id` and `createdAt`). */
@@ -186,20 +212,7 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
       await connect({ regenerateGrace: grace });
       const browser = new Browser();
       const old = await visitor(browser, { cart: ['bag'] });
-      const gate = gates.open('second');
-      const second = fixture.app.run(
-        async (s) => {
-          await s.get();
-          await gates.pass('second');
-          return s.regenerate({ set: { userId: 'joe', twice: true } });
-        },
-        { headers: { cookie: `sess=${old}` } },
-      );
-      await gate.atGate;
-      clock += 1;
-      const fresh = await login(browser, 'joe');
-      gate.release();
-      const reply = await second;
+      const { fresh, reply } = await loginDuring(browser, old, 'joe', (s) => s.regenerate({ set: { userId: 'joe', twice: true } }));
       if (grace) {
         assert.equal(reply.status, 200, reply.body);
         assert.deepEqual(sessionCookies(reply), [], "the first login's cookie stands");
@@ -241,22 +254,11 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
       await connect({ regenerateGrace: grace });
       const browser = new Browser();
       const old = await visitor(browser, { cart: ['key'] });
-      const gate = gates.open('slow');
-      const slow = fixture.app.run(
-        async (s) => {
-          await s.get();
-          await gates.pass('slow');
-          clock += runs;
-          await s.set({ late: true });
-          return s.get('late');
-        },
-        { headers: { cookie: `sess=${old}` } },
-      );
-      await gate.atGate;
-      clock += 1; // the login comes after the request began
-      const fresh = await login(browser, 'ivy');
-      gate.release();
-      const reply = await slow;
+      const { fresh, reply } = await loginDuring(browser, old, 'ivy', async (s) => {
+        clock += runs;
+        await s.set({ late: true });
+        return s.get('late');
+      });
       assert.deepEqual(sessionCookies(reply), [], 'no cookie from the request that began with the old id');
       assert.deepEqual(replays, [], 'a request in flight is no replay');
       if (outcome === 'forwarded') {
