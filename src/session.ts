@@ -151,6 +151,15 @@ export class Session {
   }
 
   /**
+   * @internal The digest of the session a request with a moved id was forwarded to (a 0.4
+   * session's upgrade, a regenerate()'s grace window): the one `listSessions`' `current` and
+   * `endAll`'s `except` mean, which the cookie's id no longer names.
+   */
+  get forwardedTo(): SessionDigest | undefined {
+    return this.#state.kind === 'forwarded' ? this.#state.digest : undefined;
+  }
+
+  /**
    * The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key:
    * `undefined` when absent, `null` when stored as null (or as `undefined`, which is stored as null).
    */

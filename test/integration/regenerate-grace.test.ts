@@ -126,6 +126,28 @@ describe(`regenerate() with a grace window (${fixture.route})`, () => {
     assert.deepEqual(replays, []);
   });
 
+  it("within the window the old id's request is the new session for listSessions' current and endAll's except", async () => {
+    await connect();
+    const browser = new Browser();
+    const old = await visitor(browser, { cart: [] });
+    const fresh = await login(browser, 'kim');
+    const other = new Browser();
+    await visitor(other, { cart: [] });
+    await login(other, 'kim');
+    const reply = await fixture.app.run(
+      async (s) => {
+        await s.get();
+        const listed = await MongoSess.listSessions({ userId: 'kim' }, { current: s });
+        const ended = await MongoSess.endAll({ userId: 'kim' }, { except: s });
+        return { current: listed.filter((d) => d.current).length, ended };
+      },
+      { headers: { cookie: `sess=${old}` } },
+    );
+    assert.equal(reply.status, 200, reply.body);
+    assert.deepEqual(reply.json(), { current: 1, ended: 1 });
+    assert.deepEqual((await dataWith(fresh)).data, { cart: [], userId: 'kim' }, 'the session it was forwarded to is kept');
+  });
+
   it('one ms after the window the old id is a replay: a fresh empty session, the event by handles only', async () => {
     await connect();
     const browser = new Browser();
