@@ -4,7 +4,7 @@ import { isMongoClient } from './driver-objects.js';
 import { resolveEncryption, type EncryptionOptions } from './encryption.js';
 import type { Warn } from './errors.js';
 import type { SessionPolicy } from './session-store.js';
-import type { DeviceSettings } from './devices.js';
+import type { DeviceSettings, OnReplay } from './devices.js';
 import { checkKey } from './data-path.js';
 import { DEFAULT_ENDING_WRITE_CONCERN, endingWriteConcern, type EndingWriteConcern } from './write-concern.js';
 import {
@@ -31,6 +31,11 @@ const DEFAULT_OPERATION_TIMEOUT_MS = 5_000;
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 /** setInterval's largest delay (about 24.8 days); Node turns a larger one into 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The longest `regenerateGrace`: the window is for requests a browser sent before it got a
+ * login's new cookie, and all through it the old id opens the session.
+ */
+const MAX_REGENERATE_GRACE_MS = 60_000;
 /** Well under MongoDB's 16 MiB document limit, so a session document always has room to grow. */
 const DEFAULT_MAX_DATA_BYTES = 1024 * 1024;
 const DEFAULT_URI = 'mongodb://127.0.0.1:27017';
@@ -195,6 +200,24 @@ export interface ConnectOptions {
    */
   maxSessionsPerUser?: number;
   /**
+   * How long, in ms, the old id of a `regenerate()` keeps working: requests that use it within
+   * this window after the move (in flight during it, or sent before the browser got the new
+   * cookie) are forwarded to the new session (reads and writes land there) and send no cookie. Afterwards a use of the old id is a replay: the `replay` event, a fresh empty session
+   * for that request, and with `onReplay: 'endAll'` the end of its user's sessions. Whoever holds
+   * the old id (a planted one, for session fixation) reaches the new session for the window, so
+   * keep it short; at most 60000. `0`: off, the old id is dead at once (as before 1.x) and no
+   * replay is reported.
+   * @default 0
+   */
+  regenerateGrace?: number;
+  /**
+   * With `regenerateGrace` and `userKey`: `'endAll'` ends every session of the user a replayed old
+   * id's session belongs to (a stolen cookie: log the victim out everywhere); `'report'` only
+   * emits the `replay` event.
+   * @default 'report'
+   */
+  onReplay?: OnReplay;
+  /**
    * The clock, in ms since the epoch. Tests pass a fake one.
    * @default Date.now
    */
@@ -240,6 +263,8 @@ export const CONNECT_OPTIONS = {
   recordClient: option(false, boolean),
   userKey: raw<string>(),
   maxSessionsPerUser: option(0, nonNegativeInteger),
+  regenerateGrace: option(0, milliseconds),
+  onReplay: option<OnReplay>('report', (name, value, fallback) => oneOf(name, value, ['report', 'endAll'] as const, fallback)),
   now: option<() => number>(Date.now, fn),
   warn: option<Warn>(defaultWarn, fn),
 } satisfies { readonly [K in keyof Required<ConnectOptions>]: OptionSpec<ConnectOptions[K]> };
@@ -346,7 +371,19 @@ function resolveDevices(options: ReadConnectOptions): DeviceSettings {
   if (maxSessionsPerUser > 0 && userKey === undefined) {
     fail("maxSessionsPerUser needs userKey, the data key that names a session's user (for example userKey: 'userId')");
   }
-  return { recordClient: options.recordClient, userKey, maxSessionsPerUser };
+  const { regenerateGrace, onReplay } = options;
+  if (regenerateGrace > MAX_REGENERATE_GRACE_MS) {
+    fail(
+      `regenerateGrace must be at most ${MAX_REGENERATE_GRACE_MS} ms: through the window the old id opens the new session; got: ${regenerateGrace}`,
+    );
+  }
+  if (onReplay === 'endAll' && userKey === undefined) {
+    fail("onReplay: 'endAll' needs userKey, the data key that names a session's user (for example userKey: 'userId')");
+  }
+  if (onReplay === 'endAll' && regenerateGrace === 0) {
+    fail("onReplay: 'endAll' needs regenerateGrace (for example 10000): without a grace window no replay is detected");
+  }
+  return { recordClient: options.recordClient, userKey, maxSessionsPerUser, regenerateGrace, onReplay };
 }
 
 function nonNegativeInteger(name: string, value: unknown, fallback: number): number {

@@ -12,7 +12,7 @@ import { isLive, liveFilter, tombstoneTimes } from './lifetime.js';
 import { buildDataFilter } from './data-filter.js';
 import { DATA_FIELD } from './session-data.js';
 import { MongoSessValidationError } from './errors.js';
-import { hashSessionId, isSessionId } from './session-id.js';
+import { hashSessionId, isSessionId, type SessionDigest } from './session-id.js';
 import type { SessionStore } from './session-store.js';
 
 /** connect()'s device options, resolved. */
@@ -23,7 +23,14 @@ export interface DeviceSettings {
   readonly userKey: string | undefined;
   /** With `userKey`: how many live sessions one user may have; 0 for no limit. */
   readonly maxSessionsPerUser: number;
+  /** How long after a `regenerate()` its old id is forwarded to the new session, in ms; 0 for off. */
+  readonly regenerateGrace: number;
+  /** What a replay of a regenerated id does besides the `replay` event: `'endAll'` ends its user's sessions. */
+  readonly onReplay: OnReplay;
 }
+
+/** What a replay of a regenerated id does besides the `replay` event (connect's `onReplay`). */
+export type OnReplay = 'report' | 'endAll';
 
 /** Where a session was created from (with `recordClient`). */
 export interface ClientInfo {
@@ -72,12 +79,23 @@ function sidOf(session: unknown): string | undefined {
   return typeof sid === 'string' ? sid : undefined;
 }
 
+/**
+ * The digest of the 1.x session a session object stands for: the session a request with a moved
+ * id was forwarded to (`Session.forwardedTo`), else its own id's; undefined for a 0.4 id.
+ */
+function digestOfSession(session: object, sid: string): SessionDigest | undefined {
+  const forwarded = 'forwardedTo' in session ? session.forwardedTo : undefined;
+  if (typeof forwarded === 'string') return forwarded as SessionDigest;
+  return isSessionId(sid) ? hashSessionId(sid) : undefined;
+}
+
 /** The handle of the 1.x session a session object names (`listSessions`' `current`). */
 export function handleOfSession(session: unknown): SessionHandle | undefined {
   if (session === undefined) return undefined;
   const sid = sidOf(session);
   if (sid === undefined) throw new MongoSessValidationError('listSessions() current must be a session (new MongoSess(req, res))');
-  return isSessionId(sid) ? handleOf(hashSessionId(sid)) : undefined;
+  const digest = digestOfSession(session as object, sid);
+  return digest === undefined ? undefined : handleOf(digest);
 }
 
 /** A listed 1.x session document as `listSessions` shows it: named by handle, never by digest. */
@@ -122,7 +140,8 @@ export function exceptClauses(except: unknown): { current: Record<string, unknow
   if (except === undefined) return none;
   const sid = sidOf(except);
   if (sid === undefined) throw new MongoSessValidationError('endAll() except must be a session (new MongoSess(req, res))');
-  if (isSessionId(sid)) return { current: { _id: { $type: 'string', $ne: hashSessionId(sid) } }, legacy: {} };
+  const digest = digestOfSession(except as object, sid);
+  if (digest !== undefined) return { current: { _id: { $type: 'string', $ne: digest } }, legacy: {} };
   // A 0.4 cookie is its ObjectId in hex.
   return /^[0-9a-f]{24}$/.test(sid) ? { current: {}, legacy: { _id: { $ne: new ObjectId(sid) } } } : none;
 }

@@ -60,8 +60,9 @@ export interface SessionEventMap {
     readonly operation: RefusedOperation;
   };
   /**
-   * A regenerated session's old id was used after it could no longer be (a stolen cookie, or a
-   * client that kept the old one). Reserved for the regenerate grace window; not emitted yet.
+   * A regenerated session's old id was used after connect's `regenerateGrace` window (a stolen
+   * or planted cookie, or a client that kept the old one): that request got a fresh, empty
+   * session. Only with a window (`regenerateGrace` > 0).
    */
   replay: {
     /** The regenerated (old) session whose id was replayed. */

@@ -146,7 +146,10 @@ export function endedDuring(doc: StoredTimes, requestStart: number): boolean {
  */
 export const MOVE_GRACE_MS = 10_000;
 
-/** Whether a moved session's tombstone still leads on: moved during this request, or within the grace. */
-export function movedRecently(doc: StoredTimes, now: number, requestStart: number): boolean {
-  return endedDuring(doc, requestStart) || (doc.endedAt !== undefined && now - doc.endedAt.getTime() <= MOVE_GRACE_MS);
+/**
+ * Whether a moved session's tombstone still leads on: moved during this request, or within
+ * `grace` ms (MOVE_GRACE_MS, or connect's `regenerateGrace`) of the move, both edges included.
+ */
+export function movedRecently(doc: StoredTimes, now: number, requestStart: number, grace = MOVE_GRACE_MS): boolean {
+  return endedDuring(doc, requestStart) || (doc.endedAt !== undefined && now - doc.endedAt.getTime() <= grace);
 }

@@ -20,11 +20,12 @@ export type SessionState =
   /** A mongosess 0.4 cookie, not looked up yet (or its look-up failed: it is tried again). */
   | { readonly kind: 'legacy'; readonly id: LegacyId }
   /**
-   * A 0.4 cookie whose session another request has just moved to a fresh id (that request's
-   * response carries the new cookie): served and written by the new document's digest, and this
-   * response never touches the cookie.
+   * A 0.4 cookie whose session another request has just moved to a fresh id, or (with connect's
+   * `regenerateGrace`) the old id of a `regenerate()` used within its grace window (that
+   * request's response carries the new cookie): served and written by the new document's
+   * digest, and this response never touches the cookie.
    */
-  | { readonly kind: 'forwarded'; readonly id: LegacyId; readonly digest: SessionDigest; readonly doc: SessionDocument }
+  | { readonly kind: 'forwarded'; readonly id: LegacyId | SessionId; readonly digest: SessionDigest; readonly doc: SessionDocument }
   /** A live 0.4 session found after the response headers were sent: served where it is. */
   | { readonly kind: 'legacyServed'; readonly id: LegacyId; readonly data: Record<string, unknown>; readonly times: StoredTimes }
   /**
@@ -63,4 +64,26 @@ export function afterLookup(id: SessionId, doc: SessionDocument | null, judge: J
   if (seenLive || (doc && endedDuring(doc, judge.requestStart))) return { kind: 'lost', id };
   if (!doc) return { kind: 'absent', id };
   return freshSession(false);
+}
+
+/**
+ * What a request with the old id of a `regenerate()` gets, with connect's `regenerateGrace`
+ * (`grace` ms, 0 for off): `forward` to the session it moved to within the window after the move
+ * (both edges included), whether the request was in flight during the move or began later;
+ * `replay` when it began after the window (a stolen cookie, or a client that kept the old one).
+ * Undefined when `doc` is no such tombstone, the window is off, the tombstone itself has expired
+ * (nothing is known of it any more), or the request was in flight during the move and is still
+ * using the old id after the window: it is no replay, but nothing after the window may reach the
+ * new session through the old id (a request held open, say by a slowly sent body, would otherwise
+ * stretch the window), so it is refused as without a window (`afterLookup`: lost).
+ */
+export function oldIdUse(
+  doc: (StoredTimes & { movedTo?: SessionDigest }) | null,
+  judge: Judge,
+  grace: number,
+): { kind: 'forward' | 'replay'; to: SessionDigest } | undefined {
+  if (grace === 0 || !doc || doc.ended !== true || doc.movedTo === undefined || doc.endedAt === undefined) return undefined;
+  if (doc.expiresAt === undefined || doc.expiresAt.getTime() <= judge.now) return undefined;
+  if (judge.now - doc.endedAt.getTime() <= grace) return { kind: 'forward', to: doc.movedTo };
+  return endedDuring(doc, judge.requestStart) ? undefined : { kind: 'replay', to: doc.movedTo };
 }

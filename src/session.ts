@@ -26,8 +26,8 @@ import { moveToNewId } from './session-move.js';
 import { resolveSessionOptions, type SessionOptions } from './session-options.js';
 import { TimeBudget } from './time-budget.js';
 import { milliseconds } from './validate-option.js';
-import { afterLookup, freshSession, type Judge, type SessionState } from './session-state.js';
-import type { SessionStore } from './session-store.js';
+import { afterLookup, freshSession, oldIdUse, type Judge, type SessionState } from './session-state.js';
+import { endAll, type SessionStore } from './session-store.js';
 import { clientOf, enforceUserLimit, type ClientInfo } from './devices.js';
 import { handleOf } from './session-handle.js';
 import { applySet, checkDataSize, regenerateChange } from './data-change.js';
@@ -151,6 +151,15 @@ export class Session {
   }
 
   /**
+   * @internal The digest of the session a request with a moved id was forwarded to (a 0.4
+   * session's upgrade, a regenerate()'s grace window): the one `listSessions`' `current` and
+   * `endAll`'s `except` mean, which the cookie's id no longer names.
+   */
+  get forwardedTo(): SessionDigest | undefined {
+    return this.#state.kind === 'forwarded' ? this.#state.digest : undefined;
+  }
+
+  /**
    * The whole session (`{ _id, createdAt?, ...data }`), or the value of one (possibly dotted) key:
    * `undefined` when absent, `null` when stored as null (or as `undefined`, which is stored as null).
    */
@@ -231,8 +240,9 @@ export class Session {
 
   /**
    * Moves the session to a new id: the data carries over, the old id is dead at once (a replay of
-   * the old cookie finds nothing) and the new cookie goes out. Call it at login and on any
-   * privilege change, against session fixation. Resolves true.
+   * the old cookie finds nothing; with connect's `regenerateGrace`, it is forwarded to the new
+   * session for that window, and a later use is a `replay`) and the new cookie goes out. Call it
+   * at login and on any privilege change, against session fixation. Resolves true.
    */
   regenerate(options?: RegenerateOptions): CompatPromise<boolean>;
   regenerate(callback: Callback<boolean>): undefined;
@@ -373,7 +383,7 @@ export class Session {
       const state = this.#state;
       if (again && (state.kind === 'live' || state.kind === 'absent')) {
         const doc = await this.#db().sessions.find(this.#digestOf(state.id));
-        this.#enter(afterLookup(state.id, doc, this.#judge(), state.kind === 'live'));
+        this.#enter(await this.#lookedUp(state.id, doc, state.kind === 'live'));
       }
       const settled = await this.#settle();
       switch (settled.kind) {
@@ -535,7 +545,7 @@ export class Session {
         if (doc && doc.ended !== true && !isLive(this.#store.policy, doc, this.#store.now())) {
           this.#ended(this.#digestOf(state.id), 'expired');
         }
-        const found = afterLookup(state.id, doc, this.#judge(), false);
+        const found = await this.#lookedUp(state.id, doc, false);
         this.#enter(found);
         if (found.kind !== 'live') return found;
         await this.#touch(found, false);
@@ -600,10 +610,14 @@ export class Session {
     const stillLive = found && isLive(policy, found, this.#store.now()) ? found : undefined;
     if (blindRolling && stillLive?.lifetime !== undefined) return this.#write({ kind: 'live', id: state.id, doc: stillLive }, ops, bytes);
     if (guarded && stillLive) throw tooLargeError(policy.maxDataBytes);
-    this.#enter(afterLookup(state.id, found, this.#judge(), state.kind === 'live'));
-    if (ops.$set === undefined) return; // a del on a gone session: the keys are gone either way
+    this.#enter(await this.#lookedUp(state.id, found, state.kind === 'live'));
     const next = this.#state;
+    // A del on a gone session: the keys are gone either way.
+    if (ops.$set === undefined && next.kind !== 'forwarded') return;
     switch (next.kind) {
+      case 'forwarded':
+        // The old id of a regenerate() within its grace: the write lands on the session it became.
+        return this.#writeForwarded(next, ops, bytes, setExpiry);
       case 'fresh':
         // Gone before this request began (ended, regenerated, expired, endAll): the client holds a
         // stale cookie and is a new visitor, as it would be had it read first. Written under a
@@ -617,7 +631,6 @@ export class Session {
       case 'live': // live again, yet the write did not match: refused rather than retried without end
       case 'unread':
       case 'legacy':
-      case 'forwarded':
       case 'legacyServed':
       case 'ended':
         this.#refused(digest, 'write');
@@ -628,8 +641,9 @@ export class Session {
   }
 
   /**
-   * A write to a 0.4 session another request moved: to its new document, by digest, never
-   * creating it, and with no cookie (the moving request's response sets the new one).
+   * A write to a 0.4 session another request moved (or to a regenerated session through its old
+   * id, within `regenerateGrace`): to its new document, by digest, never creating it, and with
+   * no cookie (the moving request's response sets the new one).
    */
   async #writeForwarded(
     state: Extract<SessionState, { kind: 'forwarded' }>,
@@ -685,7 +699,10 @@ export class Session {
       const extended = await sessions.touch(this.#digestOf(state.id), liveFilter(policy, now), target, new Date(now));
       if (!extended) {
         // Ended or moved since it was read: the cookie now belongs to another request's response.
-        this.#enter({ kind: 'lost', id: state.id });
+        // Moved by a regenerate() with a grace window: the rest of this request follows it there.
+        const grace = this.#store.devices.regenerateGrace > 0;
+        const found = grace ? await sessions.find(this.#digestOf(state.id)) : null;
+        this.#enter(grace ? await this.#lookedUp(state.id, found, true) : { kind: 'lost', id: state.id });
         return;
       }
       state.doc.expiresAt = target;
@@ -706,9 +723,20 @@ export class Session {
         if (isSessionId(state.id)) await this.#endMovedRecently(await sessions.find(this.#digestOf(state.id)), this.#store.now());
         else await legacy?.end(sessions, state.id, this.#store.now(), this.#requestStart);
         return true;
+      case 'forwarded':
+        if (isSessionId(state.id)) {
+          // The old id of a regenerate(), within its grace: the end wins over the move, so the
+          // session it became ends (and any it moved on to since). The old id stays a tombstone.
+          const now = this.#store.now();
+          const before = await sessions.end(state.digest, tombstoneTimes(policy, now, true));
+          if (before && isLive(policy, before, now)) this.#ended(state.digest, 'end');
+          await this.#endMovedRecently(before, now);
+          break;
+        }
+        await legacy?.end(sessions, state.id, this.#store.now(), this.#requestStart);
+        break;
       case 'legacy':
       case 'legacyServed':
-      case 'forwarded':
         await legacy?.end(sessions, state.id, this.#store.now(), this.#requestStart);
         break;
       case 'unread':
@@ -723,6 +751,9 @@ export class Session {
           await sessions.keepTombstoneUntil(digest, tombstoneExpiry(policy, now, false));
         }
         if (before && isLive(policy, before, now)) this.#ended(digest, 'end');
+        const use = oldIdUse(before, { policy, now, requestStart: this.#requestStart }, this.#store.devices.regenerateGrace);
+        // After the window it is a replay (reported); within MOVE_GRACE_MS an end still wins over the move.
+        if (use?.kind === 'replay') await this.#replayed(digest, use.to);
         await this.#endMovedRecently(before, now);
         break;
       }
@@ -740,14 +771,96 @@ export class Session {
   /**
    * An end() racing a regenerate() always wins, as it does for 0.4 sessions: if the id was moved
    * during this request or within MOVE_GRACE_MS (a logout the browser sent in parallel with a
-   * login), the session it moved to, and any it moved on to since, is ended too.
+   * login), or within connect's longer `regenerateGrace`, the session it moved to, and any it
+   * moved on to since, is ended too.
    */
   async #endMovedRecently(before: SessionDocument | null, now: number): Promise<void> {
     const { policy } = this.#store;
     const { sessions } = this.#db();
-    for (let hops = 0, at = before; hops < MAX_MOVES_FOLLOWED && at?.movedTo && movedRecently(at, now, this.#requestStart); hops++) {
+    const grace = Math.max(MOVE_GRACE_MS, this.#store.devices.regenerateGrace);
+    for (let hops = 0, at = before; hops < MAX_MOVES_FOLLOWED && at?.movedTo && movedRecently(at, now, this.#requestStart, grace); hops++) {
       at = await sessions.end(at.movedTo, tombstoneTimes(policy, now, true));
     }
+  }
+
+  /**
+   * The state a look-up of the cookie's `id` leaves (session-state.ts `afterLookup`), where the
+   * id may be the old one of a `regenerate()` (connect's `regenerateGrace`): within the window the
+   * request is forwarded to the session it became; after it, it is a replay, and starts over.
+   */
+  async #lookedUp(id: SessionId, doc: SessionDocument | null, seenLive: boolean): Promise<SessionState> {
+    const judge = this.#judge();
+    const use = oldIdUse(doc, judge, this.#store.devices.regenerateGrace);
+    if (use?.kind === 'replay') {
+      await this.#replayed(this.#digestOf(id), use.to);
+      return freshSession(false);
+    }
+    if (use?.kind === 'forward') {
+      const forwarded = await this.#followMoves(use.to, judge);
+      if (forwarded) return { kind: 'forwarded', id, digest: forwarded._id, doc: forwarded };
+    }
+    // Not forwarded (its new session ended since: an end() always wins) or no move at all.
+    return afterLookup(id, doc, judge, seenLive);
+  }
+
+  /**
+   * The live session at the end of a chain of moves from `digest` (a regenerate() of a session
+   * moved on again): each further move followed only within its own grace. Undefined when the
+   * chain ends in an ended, expired or missing session.
+   */
+  async #followMoves(digest: SessionDigest, judge: Judge): Promise<SessionDocument | undefined> {
+    const { sessions } = this.#db();
+    const grace = this.#store.devices.regenerateGrace;
+    let at = await sessions.find(digest);
+    for (let hops = 0; hops < MAX_MOVES_FOLLOWED && at; hops++) {
+      if (isLive(judge.policy, at, judge.now)) return at;
+      const next = oldIdUse(at, judge, grace);
+      if (next?.kind !== 'forward') return undefined;
+      at = await sessions.find(next.to);
+    }
+    return undefined;
+  }
+
+  /**
+   * The old id of a regenerate() (`from`, which moved to `to`), used after its grace window:
+   * the `replay` event, and with `onReplay: 'endAll'` the end of every session of the user
+   * whose session it became. The request itself goes on with a fresh, empty session.
+   */
+  async #replayed(from: SessionDigest, to: SessionDigest): Promise<void> {
+    const { events, devices, codec, policy } = this.#store;
+    const endAllOfUser = devices.onReplay === 'endAll' && devices.userKey !== undefined;
+    if (!endAllOfUser && !events.heard('replay')) return;
+    // Where the session is now: the end of its chain of moves, whenever they were.
+    const { sessions } = this.#db();
+    const now = this.#store.now();
+    let at = await sessions.find(to);
+    for (let hops = 0; hops < MAX_MOVES_FOLLOWED && at?.ended && at.movedTo; hops++) at = await sessions.find(at.movedTo);
+    const live = at && isLive(policy, at, now) ? at : undefined;
+    if (events.heard('replay')) events.emit('replay', { handle: handleOf(from), to: live && handleOf(live._id) });
+    if (!endAllOfUser || !live || devices.userKey === undefined) return;
+    const user = codec.decode(live.d ?? {})[devices.userKey];
+    if (user === undefined || user === null) return;
+    try {
+      await endAll(this.#store, { [devices.userKey]: user });
+    } catch (err) {
+      // The replayed request itself is served (a fresh session); the failure is the app's to hear.
+      events.reportError(err as Error, "ending the sessions of a replayed id's user (onReplay: 'endAll')");
+    }
+  }
+
+  /**
+   * regenerate() through the old id of a regenerate() within its grace (a login sent twice, two
+   * tabs): the session has its new id already, whose cookie the other request's response carries.
+   * Moving it again would leave one of the two responses' cookies on a dead id (a replay once the
+   * window passes); only the data is written, there, and no cookie goes out.
+   */
+  async #regenerated(
+    state: Extract<SessionState, { kind: 'forwarded' }>,
+    change: { $set: Record<string, unknown>; bytes: number } | undefined,
+  ): Promise<boolean> {
+    this.#enter(state);
+    if (change) await this.#write(state, { $set: change.$set }, change.bytes);
+    return true;
   }
 
   /** `change`, when given (`regenerate({ set })`), is stored with the new id in the same write that creates it. */
@@ -762,6 +875,8 @@ export class Session {
     const { policy } = this.#store;
     const { sessions } = this.#db();
     const now = this.#store.now();
+    const grace = this.#store.devices.regenerateGrace;
+    if (state.kind === 'forwarded' && isSessionId(state.id)) return this.#regenerated(state, change);
     if (state.kind === 'live' && wasLegacy) {
       // Moving a 0.4 session to a fresh id was the regeneration; only the data is left to store.
       if (change) await this.#write(state, { $set: change.$set }, change.bytes);
@@ -778,12 +893,18 @@ export class Session {
       };
       const moved = await moveToNewId(sessions, policy, now, source, {
         run: async (newDigest) => {
-          const old = await sessions.end(oldDigest, { ...tombstoneTimes(policy, now, true), movedTo: newDigest });
+          // Never over a tombstone: a regenerate() that lost the race must not point the winner's
+          // forwarding (movedTo) at its own copy, which it is about to discard.
+          const tombstone = { ...tombstoneTimes(policy, now, true), movedTo: newDigest };
+          const old = await sessions.endOne({ _id: oldDigest, ended: { $ne: true } }, tombstone);
           return old && isLive(policy, old, now) ? (old.d ?? {}) : null;
         },
         landed: async (newDigest) => (await sessions.recheck(oldDigest))?.movedTo === newDigest,
       });
       if (!moved) {
+        // Another regenerate() moved it meanwhile, within a grace window: as if forwarded before.
+        const next = state.kind === 'live' && grace > 0 ? await this.#lookedUp(state.id, await sessions.find(oldDigest), true) : undefined;
+        if (next?.kind === 'forwarded') return this.#regenerated(next, change);
         // Another request ended or moved it meanwhile: its data is gone, and its cookie is theirs.
         this.#enter({ kind: 'lost', id: state.id });
         this.#refused(oldDigest, 'regenerate');

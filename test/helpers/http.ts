@@ -70,6 +70,25 @@ export class Browser {
     return reply;
   }
 
+  /** A form POST (urlencoded `form`), as a browser submits one; redirects are not followed. */
+  async post(
+    url: string,
+    form: Record<string, string> = {},
+    extra: Record<string, string> = {},
+  ): Promise<Reply & { location: string | undefined }> {
+    const cookie = await this.jar.getCookieString(url);
+    const body = new URLSearchParams(form).toString();
+    const headers = { ...extra, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) };
+    const reply = await new Promise<Reply & { location: string | undefined }>((resolve, reject) => {
+      const options = { method: 'POST', headers: { ...headers, ...(cookie ? { cookie } : {}) }, agent: false };
+      const req = http.request(url, options, (res) => readReply(res, (read) => resolve({ ...read, location: res.headers.location })));
+      req.on('error', reject);
+      req.end(body);
+    });
+    for (const line of reply.setCookie) await this.jar.setCookie(line, url, { ignoreError: true });
+    return reply;
+  }
+
   /** The value of a cookie the jar would send to `url`. */
   async cookie(url: string, name: string): Promise<string | undefined> {
     const cookies = await this.jar.getCookies(url);
@@ -83,19 +102,22 @@ export class Browser {
  */
 export function rawRequest(url: string, headers: Record<string, string | string[]> = {}, ca?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const onResponse = (res: IncomingMessage) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body), setCookie: res.headers['set-cookie'] ?? [] }),
-      );
-    };
+    const onResponse = (res: IncomingMessage) => readReply(res, resolve);
     const req = url.startsWith('https:')
       ? https.get(url, { headers, agent: false, ...(ca ? { ca } : {}) }, onResponse)
       : http.get(url, { headers, agent: false }, onResponse);
     req.on('error', reject);
   });
+}
+
+/** Reads a response whole, then hands it to `done`. */
+function readReply(res: IncomingMessage, done: (reply: Reply) => void): void {
+  let body = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => (body += chunk));
+  res.on('end', () =>
+    done({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body), setCookie: res.headers['set-cookie'] ?? [] }),
+  );
 }
 
 /** Parses one Set-Cookie line into its name, value and lower-cased attributes. */

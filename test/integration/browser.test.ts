@@ -150,6 +150,57 @@ describe('in Chromium', { skip: 'missing' in chromium ? chromium.missing : false
     });
   }
 
+  describe('examples/devices.js: two browser profiles as two devices', () => {
+    let example: RunningExample;
+    before(async () => {
+      example = await startExample('devices.js');
+    });
+    after(() => stopExample(example.child));
+
+    /** A device: a profile of its own with its own user agent, signed in as `user` through the login form. */
+    async function signIn(agent: string, user: string): Promise<{ context: BrowserContext; page: Page }> {
+      const context = await browser.newContext({ userAgent: agent });
+      const page = await context.newPage();
+      assert.match(await visit(page, `${example.url}/`), /Not signed in/);
+      await page.fill('input[name="name"]', user);
+      await Promise.all([page.waitForURL(`${example.url}/devices`), page.click('text=Sign in')]);
+      return { context, page };
+    }
+
+    it('one device signs the other out; the other is logged out on its next request', async () => {
+      const user = `chromium-${Date.now()}`;
+      const laptop = await signIn('LaptopBrowser/1.0', user);
+      const phone = await signIn('PhoneBrowser/1.0', user);
+      try {
+        assert.match(await shown(phone.page), /on 2 device\(s\)/);
+        await laptop.page.reload();
+        assert.match(await shown(laptop.page), /on 2 device\(s\)/);
+        assert.match((await laptop.page.locator('li', { hasText: 'LaptopBrowser/1.0' }).textContent()) ?? '', /\(this device\)/);
+        const phoneRow = laptop.page.locator('li', { hasText: 'PhoneBrowser/1.0' });
+        await Promise.all([laptop.page.waitForURL(`${example.url}/devices`), phoneRow.getByRole('button', { name: 'Sign out' }).click()]);
+        assert.match(await shown(laptop.page), /on 1 device\(s\)/);
+        // The phone's next request: its cookie names an ended session.
+        await phone.page.reload();
+        assert.equal(phone.page.url(), `${example.url}/`, 'sent to the login form');
+        assert.match(await shown(phone.page), /Not signed in/);
+        assert.match(await visit(laptop.page, `${example.url}/`), new RegExp(`Signed in as ${user}\\.`), 'the laptop is still signed in');
+        // Signing out everywhere else, then here.
+        await signIn('TabletBrowser/1.0', user).then(({ context }) => context.close());
+        await visit(laptop.page, `${example.url}/devices`);
+        assert.match(await shown(laptop.page), /on 2 device\(s\)/);
+        await Promise.all([laptop.page.waitForURL(`${example.url}/devices`), laptop.page.click('text=Sign out all other devices')]);
+        assert.match(await shown(laptop.page), /on 1 device\(s\)/);
+        await Promise.all([
+          laptop.page.waitForURL(`${example.url}/`),
+          laptop.page.getByRole('button', { name: 'Sign out', exact: true }).last().click(),
+        ]);
+        assert.match(await shown(laptop.page), /Not signed in/);
+      } finally {
+        await Promise.all([laptop.context.close(), phone.context.close()]);
+      }
+    });
+  });
+
   describe('a server of its own (routes the examples lack)', () => {
     const db = uniqueDbName('browser');
     let app: TestServer;

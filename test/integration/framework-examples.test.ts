@@ -93,3 +93,86 @@ describe('examples/stores.js', () => {
     assert.equal(await stopExample(running.child), 0);
   });
 });
+
+/** The devices page's list: each device's user agent, whether it is this one, and its sign-out handle. */
+function devicesOn(page: string): { agent: string; current: boolean; handle: string | undefined }[] {
+  return [...page.matchAll(/<li>([^,<]+),(.*?)<\/li>/g)]
+    .map(([, agent, rest]) => ({
+      agent: agent ?? '',
+      current: rest?.includes('(this device)') ?? false,
+      handle: /name="handle" value="([^"]+)"/.exec(rest ?? '')?.[1],
+    }))
+    .sort((a, b) => a.agent.localeCompare(b.agent));
+}
+
+describe('examples/devices.js', () => {
+  let running: RunningExample;
+  before(async () => {
+    running = await startExample('devices.js');
+  });
+  after(() => stopExample(running.child));
+
+  it('is in the README word for word', () => {
+    const example = readFileSync(join(root, 'examples', 'devices.js'), 'utf8');
+    assert.ok(
+      readFileSync(join(root, 'README.md'), 'utf8').includes(example.trim()),
+      'README.md must contain examples/devices.js verbatim',
+    );
+  });
+
+  it('logs in with a new id, lists the devices, ends one, ends all but this one, logs out', async () => {
+    const { url } = running;
+    // A user name of this run's own: the example's database outlives the test.
+    const user = `ann-${Date.now()}`;
+    const [laptop, phone, tablet] = [new Browser(), new Browser(), new Browser()];
+    assert.match((await laptop.get(`${url}/`)).body, /Not signed in/);
+    const before = await laptop.cookie(url, 'sess');
+    for (const [device, agent] of [
+      [laptop, 'Laptop/1.0'],
+      [phone, 'Phone/1.0'],
+      [tablet, 'Tablet/1.0'],
+    ] as const) {
+      const login = await device.post(`${url}/login`, { name: user }, { 'user-agent': agent });
+      assert.equal(login.status, 303, login.body);
+      assert.equal(login.location, '/devices');
+    }
+    assert.notEqual(await laptop.cookie(url, 'sess'), before, 'login gave the laptop a new id');
+    assert.match((await laptop.get(`${url}/`)).body, new RegExp(`Signed in as ${user}\\.`));
+
+    const listed = devicesOn((await laptop.get(`${url}/devices`)).body);
+    assert.deepEqual(
+      listed.map(({ agent, current, handle }) => [agent, current, handle !== undefined]),
+      [
+        ['Laptop/1.0', true, false],
+        ['Phone/1.0', false, true],
+        ['Tablet/1.0', false, true],
+      ],
+      'each device, this one marked and with no sign-out button',
+    );
+    const handleOf = (agent: string) => listed.find((d) => d.agent === agent)?.handle ?? '';
+    const phoneHandle = handleOf('Phone/1.0');
+    const ended = await laptop.post(`${url}/devices/end`, { handle: phoneHandle });
+    assert.equal(ended.status, 303, ended.body);
+    assert.match((await phone.get(`${url}/`)).body, /Not signed in/, 'the phone is logged out on its next request');
+    assert.match((await tablet.get(`${url}/`)).body, /Signed in as/, 'the tablet is not');
+
+    // A handle is no cookie, and one from another account ends nothing.
+    const stranger = new Browser();
+    await stranger.post(`${url}/login`, { name: `${user}-other` });
+    await stranger.post(`${url}/devices/end`, { handle: handleOf('Tablet/1.0') });
+    assert.match((await tablet.get(`${url}/`)).body, /Signed in as/, "another user's handle ended nothing");
+
+    assert.equal((await laptop.post(`${url}/devices/end-others`)).status, 303);
+    assert.match((await tablet.get(`${url}/`)).body, /Not signed in/, 'all but this one ended');
+    assert.match((await laptop.get(`${url}/devices`)).body, /on 1 device\(s\)/);
+
+    assert.equal((await laptop.post(`${url}/logout`)).status, 303);
+    assert.match((await laptop.get(`${url}/`)).body, /Not signed in/);
+    const gone = await laptop.get(`${url}/devices`);
+    assert.equal(gone.status, 303, 'the devices page needs a user');
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    assert.equal(await stopExample(running.child), 0);
+  });
+});

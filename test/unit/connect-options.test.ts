@@ -90,6 +90,30 @@ describe('connect options', () => {
     }
   });
 
+  it('regenerateGrace and onReplay: off by default; endAll needs userKey and a window', () => {
+    const { devices } = resolveConnectOptions({});
+    assert.equal(devices.regenerateGrace, 0, 'the old id is dead at once unless asked');
+    assert.equal(devices.onReplay, 'report');
+    const on = resolveConnectOptions({ regenerateGrace: 10_000, userKey: 'userId', onReplay: 'endAll' }).devices;
+    assert.deepEqual([on.regenerateGrace, on.onReplay], [10_000, 'endAll']);
+    assert.equal(resolveConnectOptions({ regenerateGrace: 60_000 }).devices.regenerateGrace, 60_000, 'the largest window');
+    const cases: [unknown, RegExp][] = [
+      [{ regenerateGrace: -1 }, /^mongosess: regenerateGrace must be a non-negative number of ms, got: -1$/],
+      [{ regenerateGrace: '10s' }, /regenerateGrace must be a non-negative number of ms, got: "10s"/],
+      [{ regenerateGrace: 60_001 }, /regenerateGrace must be at most 60000 ms: through the window the old id opens the new session/],
+      [{ onReplay: 'logout' }, /onReplay must be one of 'report', 'endAll', got: "logout"/],
+      [{ regenerateGrace: 10_000, onReplay: 'endAll' }, /onReplay: 'endAll' needs userKey, .* \(for example userKey: 'userId'\)/],
+      [{ userKey: 'userId', onReplay: 'endAll' }, /onReplay: 'endAll' needs regenerateGrace \(for example 10000\)/],
+    ];
+    for (const [index, [options, message]] of cases.entries()) {
+      assert.throws(
+        () => resolveConnectOptions(options),
+        (err: unknown) => err instanceof MongoSessConfigError && message.test(err.message),
+        `case ${index}: expected ${message}`,
+      );
+    }
+  });
+
   it('a duration past the last valid date is refused', () => {
     assert.throws(() => resolveConnectOptions({ expires: Number.MAX_SAFE_INTEGER }), /expires must be at most \d+ ms/);
     assert.throws(() => resolveConnectOptions({ absoluteTimeout: 1e16 }), /absoluteTimeout must be at most/);

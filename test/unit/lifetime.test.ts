@@ -8,6 +8,8 @@ import {
   expiryFrom,
   isLive,
   liveFilter,
+  MOVE_GRACE_MS,
+  movedRecently,
   rollingExpiry,
   SHORT_TOMBSTONE_MS,
   tombstoneExpiry,
@@ -82,5 +84,16 @@ describe('lifetime', () => {
     assert.equal(endedDuring({ ended: true, endedAt: at(10) }, 10), false);
     assert.equal(endedDuring({ ended: true }, 10), false);
     assert.equal(endedDuring({ expiresAt: at(11) }, 10), false);
+  });
+});
+
+describe('movedRecently', () => {
+  const moved = { ended: true as const, endedAt: new Date(1_000_000), expiresAt: new Date(9_000_000) };
+  it('within MOVE_GRACE_MS by default, or the grace given; edges included', () => {
+    assert.equal(movedRecently(moved, 1_000_000 + MOVE_GRACE_MS, 1_000_000 + MOVE_GRACE_MS), true);
+    assert.equal(movedRecently(moved, 1_000_001 + MOVE_GRACE_MS, 1_000_001 + MOVE_GRACE_MS), false);
+    assert.equal(movedRecently(moved, 1_030_000, 1_030_000, 30_000), true);
+    assert.equal(movedRecently(moved, 1_030_001, 1_030_001, 30_000), false);
+    assert.equal(movedRecently(moved, 1_090_000, 999_999, 30_000), true, 'moved during the request');
   });
 });

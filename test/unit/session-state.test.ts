@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SessionDocument } from '../../src/session-collection.js';
 import { hashSessionId, isSessionId, newSessionId } from '../../src/session-id.js';
-import { afterLookup, freshSession, type Judge } from '../../src/session-state.js';
+import { afterLookup, freshSession, oldIdUse, type Judge } from '../../src/session-state.js';
 
 const judge: Judge = { policy: { expires: 1000, rolling: false, touchAfter: 0, absoluteTimeout: 0 }, now: 100, requestStart: 50 };
 const id = newSessionId();
@@ -38,5 +38,41 @@ describe('afterLookup', () => {
 
   it('fresh ids are new each time', () => {
     assert.notEqual(freshSession(true).id, freshSession(true).id);
+  });
+});
+
+describe('oldIdUse: the old id of a regenerate() with a grace window', () => {
+  const to = hashSessionId(newSessionId());
+  const GRACE = 10_000;
+  const moved = (endedAt: number, expiresAt = endedAt + 3_600_000): SessionDocument =>
+    doc({ ended: true, endedAt: new Date(endedAt), expiresAt: new Date(expiresAt), movedTo: to });
+  const at = (now: number, requestStart = now): Judge => ({ ...judge, now, requestStart });
+
+  it('forwarded within the window, both edges included; a replay one ms after it', () => {
+    const tombstone = moved(1_000_000);
+    assert.deepEqual(oldIdUse(tombstone, at(1_000_000), GRACE), { kind: 'forward', to }, 'at the move');
+    assert.deepEqual(oldIdUse(tombstone, at(1_000_000 + GRACE), GRACE), { kind: 'forward', to }, 'at the last ms');
+    assert.deepEqual(oldIdUse(tombstone, at(1_000_000 + GRACE + 1), GRACE), { kind: 'replay', to }, 'just after');
+  });
+
+  it('a request in flight during the move: forwarded within the window; after it, no replay but not forwarded either', () => {
+    const tombstone = moved(1_000_000);
+    assert.deepEqual(oldIdUse(tombstone, at(1_000_000 + GRACE, 999_999), GRACE), { kind: 'forward', to });
+    assert.equal(oldIdUse(tombstone, at(1_000_001 + GRACE, 999_999), GRACE), undefined, 'held open past the window');
+    assert.equal(afterLookup(id, tombstone, at(1_000_001 + GRACE, 999_999), true).kind, 'lost', 'refused, as without a window');
+    assert.deepEqual(
+      oldIdUse(tombstone, at(1_000_001 + GRACE, 1_000_000), GRACE),
+      { kind: 'replay', to },
+      'began at the move: not in flight',
+    );
+  });
+
+  it('nothing to say: the window off, no tombstone, an end() without a move, an expired tombstone', () => {
+    assert.equal(oldIdUse(moved(1_000_000), at(1_000_001), 0), undefined, 'regenerateGrace 0');
+    assert.equal(oldIdUse(null, at(1_000_001), GRACE), undefined);
+    assert.equal(oldIdUse(doc({ expiresAt: new Date(2_000_000) }), at(1_000_001), GRACE), undefined, 'a live session');
+    const ended = doc({ ended: true, endedAt: new Date(1_000_000), expiresAt: new Date(2_000_000) });
+    assert.equal(oldIdUse(ended, at(1_000_001), GRACE), undefined, 'ended, not moved');
+    assert.equal(oldIdUse(moved(1_000_000, 1_500_000), at(1_500_000), GRACE), undefined, 'its tombstone expired');
   });
 });
