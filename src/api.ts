@@ -28,5 +28,5 @@ export {
 export { isSessionHandle, type SessionHandle } from './session-handle.js';
 export type { CookiePriority, CookieSigner, SameSite, SessionOptions, SignatureAlgorithm } from './session-options.js';
 export { Session, type RegenerateOptions, type SessionData, type SessionUpdate, type SessionView } from './session.js';
-export { MongoSessStore, type EndAllOptions, type ListSessionsOptions } from './store.js';
+export { MongoSessStore, type EndAllOptions, type ListSessionsOptions, type SessionOfRequest } from './store.js';
 export type { EndingWriteConcern } from './write-concern.js';

@@ -72,6 +72,20 @@ function firstForwarded(header: string | string[] | undefined): string | undefin
   return first ? first : undefined;
 }
 
+/**
+ * Where a session object of another shape keeps the core Session it stands for: the
+ * express-session middleware's `req.session` (whose own keys are the user's data, so it has no
+ * `sid`). A registered symbol, as that entry is bundled apart from this one.
+ */
+export const CORE_SESSION: unique symbol = Symbol.for('mongosess.coreSession');
+
+/** The core Session a session object stands for: `req.session` of express-session's shape gives its own. */
+function coreOf(session: unknown): unknown {
+  return typeof session === 'object' && session !== null && CORE_SESSION in session
+    ? (session as { [CORE_SESSION]: unknown })[CORE_SESSION]
+    : session;
+}
+
 /** The id a session object (anything with a `sid`, as `Session` has) carries; undefined for anything else. */
 function sidOf(session: unknown): string | undefined {
   if (typeof session !== 'object' || session === null || !('sid' in session)) return undefined;
@@ -90,10 +104,14 @@ function digestOfSession(session: object, sid: string): SessionDigest | undefine
 }
 
 /** The handle of the 1.x session a session object names (`listSessions`' `current`). */
-export function handleOfSession(session: unknown): SessionHandle | undefined {
-  if (session === undefined) return undefined;
+export function handleOfSession(given: unknown): SessionHandle | undefined {
+  if (given === undefined) return undefined;
+  const session = coreOf(given);
   const sid = sidOf(session);
-  if (sid === undefined) throw new MongoSessValidationError('listSessions() current must be a session (new MongoSess(req, res))');
+  if (sid === undefined)
+    throw new MongoSessValidationError(
+      'listSessions() current must be a session (new MongoSess(req, res), or req.session of mongosess/express-session)',
+    );
   const digest = digestOfSession(session as object, sid);
   return digest === undefined ? undefined : handleOf(digest);
 }
@@ -135,11 +153,15 @@ export async function endSession(store: SessionStore, handle: unknown, filter: u
  * leaves it out of the 1.x sessions (replacing the `_id` clause of their query: it keeps its
  * `$type`), and the `_id` clause for the 0.4 ones (whose query is an `$and`, with no `_id` of its own).
  */
-export function exceptClauses(except: unknown): { current: Record<string, unknown>; legacy: Record<string, unknown> } {
+export function exceptClauses(given: unknown): { current: Record<string, unknown>; legacy: Record<string, unknown> } {
   const none = { current: {}, legacy: {} };
-  if (except === undefined) return none;
+  if (given === undefined) return none;
+  const except = coreOf(given);
   const sid = sidOf(except);
-  if (sid === undefined) throw new MongoSessValidationError('endAll() except must be a session (new MongoSess(req, res))');
+  if (sid === undefined)
+    throw new MongoSessValidationError(
+      'endAll() except must be a session (new MongoSess(req, res), or req.session of mongosess/express-session)',
+    );
   const digest = digestOfSession(except as object, sid);
   if (digest !== undefined) return { current: { _id: { $type: 'string', $ne: digest } }, legacy: {} };
   // A 0.4 cookie is its ObjectId in hex.

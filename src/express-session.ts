@@ -69,6 +69,15 @@ export class ExpressSession {
     return this.#shared.core.sid;
   }
 
+  /**
+   * @internal The core Session this one stands for, so that `listSessions(filter, { current: req.session })`
+   * and `endAll(filter, { except: req.session })` take express-session's `req.session` (the key is
+   * devices.ts's CORE_SESSION, a registered symbol: this entry is bundled apart from the main one).
+   */
+  get [Symbol.for('mongosess.coreSession')](): Session {
+    return this.#shared.core;
+  }
+
   /** The session cookie: `maxAge`/`expires` read the session's expiry; setting them changes its lifetime. */
   get cookie(): SessionCookieView {
     return this.#cookie;

@@ -29,10 +29,24 @@ interface Entry {
  */
 const perRequest = new WeakMap<object, Entry | Entry[]>();
 
+/**
+ * A request's session as the bulk operations take it: a `Session` (`new MongoSess(req, res)`,
+ * `store.session(req, res)`), or `req.session` of `mongosess/express-session` (which has `id` and
+ * `cookie`, as express-session's has). Anything else is refused with a MongoSessValidationError.
+ */
+export type SessionOfRequest =
+  | Session
+  | {
+      /** The session id (express-session's `req.session.id`). */
+      readonly id: string;
+      /** Its cookie view (express-session's `req.session.cookie`). */
+      readonly cookie: object;
+    };
+
 /** Options of `endAll`. */
 export interface EndAllOptions {
   /** A session to leave live: the caller's own, for "log out everywhere else". */
-  except?: Session;
+  except?: SessionOfRequest;
 }
 
 /** Options of `listSessions`. */
@@ -40,7 +54,7 @@ export interface ListSessionsOptions {
   /** The most sessions listed. @default 100 */
   limit?: number;
   /** The caller's own session: listed with `current: true`. */
-  current?: Session;
+  current?: SessionOfRequest;
 }
 
 /** Hands mongosess.ts its default store (see the static block below). */

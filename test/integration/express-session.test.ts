@@ -84,6 +84,13 @@ const routes: Record<string, Route> = {
       .set({ id: 'stored id', cookie: 'stored cookie', commit: 1 })
       .then(() => json(res, true));
   },
+  // Device sessions take express-session's req.session as the caller's own.
+  '/current': (req, res) => {
+    void MongoSess.listSessions({}, { current: req.session }).then((list) => json(res, list.filter((entry) => entry.current).length));
+  },
+  '/end-others': (req, res) => {
+    void MongoSess.endAll({}, { except: req.session }).then((ended) => json(res, ended));
+  },
   '/cookie': (req, res) => json(res, { maxAge: req.session.cookie.maxAge, expires: req.session.cookie.expires }),
   '/slow': (req, res) => {
     req.session['late'] = true;
@@ -297,5 +304,15 @@ describe('mongosess/express-session', () => {
       await adminServer.close();
       await admin.close();
     }
+  });
+
+  it('listSessions({ current }) and endAll({ except }) take req.session', async () => {
+    const [here, there] = [new Browser(), new Browser()];
+    await here.get(url('/inc'));
+    await there.get(url('/inc'));
+    assert.equal((await here.get(url('/current'))).json(), 1, 'its own session is listed as current');
+    assert.ok((await here.get(url('/end-others'))).json() >= 1);
+    assert.deepEqual((await there.get(url('/views'))).json(), { views: 0 }, 'the other device is logged out');
+    assert.deepEqual((await here.get(url('/views'))).json(), { views: 1 }, 'this one is kept');
   });
 });
