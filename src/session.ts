@@ -353,21 +353,28 @@ export class Session {
       const { policy } = this.#store;
       const { sessions } = this.#db();
       const digest = this.#digestOf(id);
-      let doc = await sessions.find(digest);
       // Found: a parallel request adopted it. Only as 0.4 moves forward: during this request or
       // within MOVE_GRACE_MS of it; later the old cookie is dead, whatever it derives.
-      const adoptedAt = doc?.createdAt?.getTime() ?? 0;
-      if (doc && adoptedAt < this.#requestStart && this.#store.now() - adoptedAt > MOVE_GRACE_MS) return false;
+      const tooLate = (found: SessionDocument) => {
+        const adoptedAt = found.createdAt?.getTime() ?? 0;
+        return adoptedAt < this.#requestStart && this.#store.now() - adoptedAt > MOVE_GRACE_MS;
+      };
+      let doc = await sessions.find(digest);
       if (!doc) {
         const data = await load();
-        if (!data) return false;
-        // Checked and encoded (encrypted) as one set() of the whole data would be, and stored whole.
-        const { $set } = buildSet(data, policy.maxDataBytes, this.#store.codec);
-        const stored = Object.fromEntries(Object.entries($set).map(([path, value]) => [path.slice(DATA_FIELD.length + 1), value]));
-        const created: SessionDocument = { _id: digest, d: stored, ...creationTimes(policy, this.#store.now()) };
-        doc = (await sessions.insertIfAbsent(created)) ? created : await sessions.find(digest);
+        if (data) {
+          // Checked and encoded (encrypted) as one set() of the whole data would be, and stored whole.
+          const { $set } = buildSet(data, policy.maxDataBytes, this.#store.codec);
+          const stored = Object.fromEntries(Object.entries($set).map(([path, value]) => [path.slice(DATA_FIELD.length + 1), value]));
+          const created: SessionDocument = { _id: digest, d: stored, ...creationTimes(policy, this.#store.now()) };
+          doc = (await sessions.insertIfAbsent(created)) ? created : await sessions.find(digest);
+        } else {
+          // Gone from the old store: a parallel request may have adopted it between the look-up
+          // above and this load (and deleted the old document): look again.
+          doc = await sessions.find(digest);
+        }
       }
-      if (!doc || !isLive(policy, doc, this.#store.now())) return false;
+      if (!doc || tooLate(doc) || !isLive(policy, doc, this.#store.now())) return false;
       this.#enter({ kind: 'live', id, doc });
       this.#sendCookie(id, doc);
       return true;
