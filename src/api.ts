@@ -15,7 +15,7 @@ export {
   type Warn,
 } from './errors.js';
 export type { SessionSummary } from './session-collection.js';
-export type { ClientInfo } from './devices.js';
+export type { ClientInfo } from './session-document.js';
 export {
   SESSION_EVENTS,
   type EndedEvent,

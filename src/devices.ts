@@ -7,10 +7,10 @@
 import type { IncomingMessage } from 'node:http';
 import { ObjectId } from 'mongodb';
 import { isSessionHandle, type SessionHandle, handleOf, HANDLE_FIELD } from './session-handle.js';
-import type { SessionDocument, SessionSummary } from './session-collection.js';
+import type { SessionSummary } from './session-collection.js';
+import { type ClientInfo, DATA_FIELD, type SessionDocument } from './session-document.js';
 import { isLive, liveFilter, tombstoneTimes } from './lifetime.js';
 import { buildDataFilter } from './data-filter.js';
-import { DATA_FIELD } from './session-data.js';
 import { MongoSessValidationError } from './errors.js';
 import { hashSessionId, isSessionId } from './session-id.js';
 import type { SessionStore } from './session-store.js';
@@ -23,21 +23,6 @@ export interface DeviceSettings {
   readonly userKey: string | undefined;
   /** With `userKey`: how many live sessions one user may have; 0 for no limit. */
   readonly maxSessionsPerUser: number;
-}
-
-/** Where a session was created from (with `recordClient`). */
-export interface ClientInfo {
-  /** The `User-Agent` header, cut to 512 characters; undefined when the request had none. */
-  userAgent?: string;
-  /** The client's address: the socket's, or with `trustProxy` the first of `X-Forwarded-For`. */
-  ip?: string;
-}
-
-/** What a session document carries for device listings, besides its dates. */
-export interface DeviceTimes {
-  /** The last write, or rolling extension. */
-  seenAt?: Date;
-  client?: ClientInfo;
 }
 
 const MAX_USER_AGENT = 512;
