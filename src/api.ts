@@ -15,7 +15,8 @@ export {
   type Warn,
 } from './errors.js';
 export type { SessionSummary } from './session-collection.js';
-export type { ClientInfo, OnReplay } from './devices.js';
+export type { ClientInfo } from './session-document.js';
+export type { OnReplay } from './devices.js';
 export {
   SESSION_EVENTS,
   type EndedEvent,

@@ -3,15 +3,15 @@ import { CONNECT_OPTIONS, defaultWarn, resolveConnectOptions, type StoreConfig }
 import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning, type Warn } from './errors.js';
 import { probeSizeGuard } from './data-size.js';
 import { driverVersion, unsupportedDriver } from './driver-objects.js';
-import { DATA_FIELD } from './session-data.js';
 import { prepareExpiry } from './expiry-index.js';
 import { LegacySessions, replaceLegacyTtlIndex, type LegacyDocument } from './legacy.js';
 import { changedConnectOptions } from './option-changes.js';
-import { primaryCollection, SessionCollection, type SessionDocument } from './session-collection.js';
+import { primaryCollection, SessionCollection } from './session-collection.js';
 import type { SessionStore } from './session-store.js';
 import { startSweeper } from './sweeper.js';
 import { createDeviceIndexes } from './device-indexes.js';
 import type { SessionEvents } from './events.js';
+import { DATA_FIELD, type SessionDocument } from './session-document.js';
 
 /** What a connection was made from: the options as given, where its warnings go, and where it keeps sessions. */
 interface Origin {

@@ -8,7 +8,8 @@ import { BSON } from 'mongodb';
 import { tooLargeError } from './data-size.js';
 import { MongoSessValidationError } from './errors.js';
 import type { DataCodec } from './data-codec.js';
-import { buildSet, DATA_FIELD } from './session-data.js';
+import { buildSet } from './session-data.js';
+import { DATA_FIELD } from './session-document.js';
 
 type Container = Record<string, unknown> | unknown[];
 

@@ -1,6 +1,7 @@
 import { PLAIN_CODEC, type DataCodec } from './data-codec.js';
 import { checkKey, describeKey, invalid, isPlainObject } from './data-path.js';
-import { ALLOWED_BSON, DATA_FIELD, MAX_DEPTH } from './session-data.js';
+import { ALLOWED_BSON, MAX_DEPTH } from './session-data.js';
+import { DATA_FIELD } from './session-document.js';
 
 /**
  * Filters on session data for `endAll`, `countSessions` and `listSessions`. A filter ends,

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Collection, Filter } from 'mongodb';
 import { isServerError } from './driver-objects.js';
 import { databaseError, MongoSessValidationError } from './errors.js';
-import type { SessionDocument } from './session-collection.js';
 import type { SessionDigest } from './session-id.js';
+import type { SessionDocument } from './session-document.js';
 
 /**
  * Keeps the stored session within `maxDataBytes`, not only each `set()` payload:

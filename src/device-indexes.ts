@@ -1,8 +1,7 @@
 import { MongoServerError, type Collection } from 'mongodb';
 import { databaseError, warning } from './errors.js';
-import type { SessionDocument } from './session-collection.js';
-import { DATA_FIELD } from './session-data.js';
 import { HANDLE_FIELD } from './session-handle.js';
+import { type SessionDocument, DATA_FIELD } from './session-document.js';
 
 /** An index on the same key, or of the same name, with other options already exists: it serves. */
 const CONFLICT_CODES = new Set([85, 86]);

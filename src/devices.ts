@@ -7,13 +7,13 @@
 import type { IncomingMessage } from 'node:http';
 import { ObjectId } from 'mongodb';
 import { isSessionHandle, type SessionHandle, handleOf, HANDLE_FIELD } from './session-handle.js';
-import type { SessionDocument, SessionSummary } from './session-collection.js';
+import type { SessionSummary } from './session-collection.js';
 import { isLive, liveFilter, tombstoneTimes } from './lifetime.js';
 import { buildDataFilter } from './data-filter.js';
-import { DATA_FIELD } from './session-data.js';
 import { MongoSessValidationError } from './errors.js';
 import { hashSessionId, isSessionId, type SessionDigest } from './session-id.js';
 import type { SessionStore } from './session-store.js';
+import { type ClientInfo, DATA_FIELD, type SessionDocument } from './session-document.js';
 
 /** connect()'s device options, resolved. */
 export interface DeviceSettings {
@@ -31,21 +31,6 @@ export interface DeviceSettings {
 
 /** What a replay of a regenerated id does besides the `replay` event (connect's `onReplay`). */
 export type OnReplay = 'report' | 'endAll';
-
-/** Where a session was created from (with `recordClient`). */
-export interface ClientInfo {
-  /** The `User-Agent` header, cut to 512 characters; undefined when the request had none. */
-  userAgent?: string;
-  /** The client's address: the socket's, or with `trustProxy` the first of `X-Forwarded-For`. */
-  ip?: string;
-}
-
-/** What a session document carries for device listings, besides its dates. */
-export interface DeviceTimes {
-  /** The last write, or rolling extension. */
-  seenAt?: Date;
-  client?: ClientInfo;
-}
 
 const MAX_USER_AGENT = 512;
 /** The longest address kept: IPv6 with a zone, with room to spare; anything longer is not an address. */

@@ -2,7 +2,7 @@ import type { Collection, IndexDescriptionInfo, MongoServerError } from 'mongodb
 import { isServerError } from './driver-objects.js';
 import type { ConnectionSettings } from './connect-options.js';
 import { databaseError, warning } from './errors.js';
-import type { SessionDocument } from './session-collection.js';
+import type { SessionDocument } from './session-document.js';
 
 /**
  * The expiry index. Its options never depend on `expires` (every document carries its own

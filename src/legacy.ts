@@ -7,11 +7,12 @@
 import { ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
 import { isServerError } from './driver-objects.js';
 import { databaseError, warning } from './errors.js';
-import { deadlineOf, endedDuring, isLive, movedRecently, tombstoneTimes, type LifetimePolicy, type StoredTimes } from './lifetime.js';
-import { attempt, type SessionCollection, type SessionDocument, type SessionSummary } from './session-collection.js';
+import { deadlineOf, endedDuring, isLive, movedRecently, tombstoneTimes, type LifetimePolicy } from './lifetime.js';
+import { attempt, type SessionCollection, type SessionSummary } from './session-collection.js';
 import type { SessionDigest } from './session-id.js';
 import type { TimeBudget } from './time-budget.js';
 import { moveToNewId, type Moved } from './session-move.js';
+import type { StoredTimes, SessionDocument } from './session-document.js';
 
 /** mongosess 0.4 used the ObjectId's 24 hex characters as the cookie value. */
 const LEGACY_ID_PATTERN = /^[0-9a-f]{24}$/;

@@ -3,6 +3,7 @@
  * (ms since the epoch). The database filter that finds live sessions derives from the same
  * rule as the check made on a document read, so reads, writes and counts always agree.
  */
+import type { StoredTimes } from './session-document.js';
 
 /** The lifetime settings of `connect()`, resolved. */
 export interface LifetimePolicy {
@@ -13,22 +14,6 @@ export interface LifetimePolicy {
   readonly touchAfter: number;
   /** A cap on a session's life from its creation; 0 for none. */
   readonly absoluteTimeout: number;
-}
-
-/** The dates a session document carries. */
-export interface StoredTimes {
-  createdAt?: Date;
-  /** When the session stops being served; the TTL index removes it soon after. */
-  expiresAt?: Date;
-  /** With `absoluteTimeout`: the creation-based cap that `expiresAt` never passes. */
-  deadline?: Date;
-  /** This session's own lifetime in ms (`setLifetime()`, "remember me"), instead of the policy's `expires`. */
-  lifetime?: number;
-  /** The session's cookie is a browser-session cookie (`expire()`), whatever rolling or the per-request `expires` say. */
-  browserSession?: true;
-  /** A tombstone: the session was ended (or moved to a new id) at `endedAt`. */
-  ended?: true;
-  endedAt?: Date;
 }
 
 /**

@@ -10,35 +10,16 @@ import {
 import { isServerError } from './driver-objects.js';
 import { databaseError } from './errors.js';
 import type { TimeBudget } from './time-budget.js';
-import type { StoredTimes } from './lifetime.js';
-import { DATA_FIELD } from './session-data.js';
+import {
+  type ClientInfo,
+  DATA_FIELD,
+  type DeviceTimes,
+  type SessionDocument,
+  type StoredTimes,
+  type Tombstone,
+} from './session-document.js';
 import type { SessionDigest } from './session-id.js';
 import { HANDLE_FIELD, handleOf, type SessionHandle } from './session-handle.js';
-import type { ClientInfo, DeviceTimes } from './devices.js';
-
-/**
- * One document per session, under the SHA-256 digest of its id (documents of mongosess 0.4
- * have an ObjectId `_id`: see legacy.ts). An ended session is a *tombstone*: `ended: true` and
- * no data, kept until `expiresAt` so that a late write with the old cookie cannot recreate it.
- */
-export interface SessionDocument extends StoredTimes, DeviceTimes {
-  _id: SessionDigest;
-  /** A tombstone left by a move: where the session went (see Tombstone). */
-  movedTo?: SessionDigest;
-  /** The user's data (see session-data.ts). */
-  d?: Record<string, unknown>;
-  /** Its handle (session-handle.ts), written with the document; absent on tombstones and on documents of 1.0. */
-  h?: SessionHandle;
-}
-
-/** A tombstone as stored: no data, no dates but its own. */
-export interface Tombstone {
-  ended: true;
-  endedAt: Date;
-  expiresAt: Date;
-  /** Left by a move (regenerate): the digest of the copy it moved to, so a move can tell its own claim. */
-  movedTo?: SessionDigest;
-}
 
 /** What `endAll` removes from the sessions it turns into tombstones: data, dates and device facts. */
 const ENDED_UNSET = { [DATA_FIELD]: '', createdAt: '', deadline: '', seenAt: '', client: '', [HANDLE_FIELD]: '' } as const;

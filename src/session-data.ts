@@ -13,6 +13,7 @@ import {
 import { PLAIN_CODEC, type DataCodec } from './data-codec.js';
 import { paddingCharge } from './data-size.js';
 import { MongoSessValidationError } from './errors.js';
+import { DATA_FIELD } from './session-document.js';
 
 /**
  * What may be stored in a session, and how keys map to database paths.
@@ -21,9 +22,6 @@ import { MongoSessValidationError } from './errors.js';
  * mongosess keeps (expiry, tombstone marker). A top-level key with dots is a path into nested
  * data: `set({ 'user.name': 'Ann' })` updates only `user.name`, atomically.
  */
-
-/** Field of the session document that holds the user's data. */
-export const DATA_FIELD = 'd';
 
 /** Far deeper than any session needs; stops stack exhaustion on hostile input. */
 export const MAX_DEPTH = 64;

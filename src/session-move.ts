@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import { expiryFrom, lifetimeOf, type LifetimePolicy, type StoredTimes } from './lifetime.js';
-import type { SessionCollection, SessionDocument } from './session-collection.js';
-import type { DeviceTimes } from './devices.js';
+import { expiryFrom, lifetimeOf, type LifetimePolicy } from './lifetime.js';
+import type { SessionCollection } from './session-collection.js';
 import { hashSessionId, newSessionId, type SessionDigest, type SessionId } from './session-id.js';
+import type { StoredTimes, SessionDocument, DeviceTimes } from './session-document.js';
 
 const noop = (): void => undefined;
 

@@ -4,9 +4,9 @@
  * session is mutable.
  */
 import type { LegacyId } from './legacy.js';
-import { endedDuring, isLive, type LifetimePolicy, type StoredTimes } from './lifetime.js';
-import type { SessionDocument } from './session-collection.js';
+import { endedDuring, isLive, type LifetimePolicy } from './lifetime.js';
 import { newSessionId, type SessionDigest, type SessionId } from './session-id.js';
+import type { StoredTimes, SessionDocument } from './session-document.js';
 
 export type SessionState =
   /** An id made in this request: nothing can be stored under it but what this object writes. */

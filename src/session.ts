@@ -16,11 +16,11 @@ import {
   tombstoneTimes,
   touchTarget,
 } from './lifetime.js';
-import type { SessionCollection, SessionDocument, WriteOps } from './session-collection.js';
+import type { SessionCollection, WriteOps } from './session-collection.js';
 import { nodeExchange } from './cookie-exchange.js';
 import { SessionCookie } from './session-cookie.js';
 import { sizeFilter, tooLargeError } from './data-size.js';
-import { buildSet, buildUnset, DATA_FIELD, readPath } from './session-data.js';
+import { buildSet, buildUnset, readPath } from './session-data.js';
 import { hashSessionId, isSessionId, type SessionDigest, type SessionId } from './session-id.js';
 import { moveToNewId } from './session-move.js';
 import { resolveSessionOptions, type SessionOptions } from './session-options.js';
@@ -28,10 +28,11 @@ import { TimeBudget } from './time-budget.js';
 import { milliseconds } from './validate-option.js';
 import { afterLookup, freshSession, oldIdUse, type Judge, type SessionState } from './session-state.js';
 import { endAll, type SessionStore } from './session-store.js';
-import { clientOf, enforceUserLimit, type ClientInfo } from './devices.js';
+import { clientOf, enforceUserLimit } from './devices.js';
 import { handleOf } from './session-handle.js';
 import { applySet, checkDataSize, regenerateChange } from './data-change.js';
 import type { RefusedOperation } from './events.js';
+import { type SessionDocument, DATA_FIELD, type ClientInfo } from './session-document.js';
 
 /**
  * The types of your session data, by declaration merging (as express-session users know it):

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MongoServerError, type Collection } from 'mongodb';
 import { prepareExpiry, refusesTtlIndex } from '../../src/expiry-index.js';
-import type { SessionDocument } from '../../src/session-collection.js';
+import type { SessionDocument } from '../../src/session-document.js';
 
 const COSMOS = { ok: 0, code: 2, codeName: 'BadValue', errmsg: "The expireAfterSeconds option is supported on '_ts' field only." };
 

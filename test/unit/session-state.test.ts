@@ -1,9 +1,9 @@
 // The session state machine's look-up transition.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SessionDocument } from '../../src/session-collection.js';
 import { hashSessionId, isSessionId, newSessionId } from '../../src/session-id.js';
 import { afterLookup, freshSession, oldIdUse, type Judge } from '../../src/session-state.js';
+import type { SessionDocument } from '../../src/session-document.js';
 
 const judge: Judge = { policy: { expires: 1000, rolling: false, touchAfter: 0, absoluteTimeout: 0 }, now: 100, requestStart: 50 };
 const id = newSessionId();

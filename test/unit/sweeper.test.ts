@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { SessionCollection, type SessionDocument } from '../../src/session-collection.js';
+import { SessionCollection } from '../../src/session-collection.js';
 import { startSweeper } from '../../src/sweeper.js';
+import type { SessionDocument } from '../../src/session-document.js';
 
 const client = new MongoClient('mongodb://127.0.0.1:1/', { serverSelectionTimeoutMS: 100 });
 
