@@ -100,8 +100,14 @@ function addLines(headers: Headers, lines: readonly (readonly [string, string])[
  * `c.header()`. Declare the variable on your app: `new Hono<{ Variables: { session: Session } }>()`.
  */
 export interface HonoContextLike {
-  readonly req: { readonly raw: Request };
+  /** Hono's request wrapper. */
+  readonly req: {
+    /** The Fetch Request. */
+    readonly raw: Request;
+  };
+  /** Stores the session as the context variable `session`. */
   set(key: 'session', value: Session): void;
+  /** Sets (or with `append`, adds) a response header. */
   header(name: string, value: string, options?: { append?: boolean }): void;
 }
 
