@@ -112,7 +112,7 @@ function regenerateTooLate(runtime: keyof typeof TOO_LATE): string {
 const READ_ONLY =
   'this session belongs to an HTTP upgrade request (WebSocket, store.upgradeSession()), which has no response ' +
   'to carry its cookie, so it is read-only and nothing was written: write to the session in an ordinary HTTP ' +
-  'request (or store a value the socket handler changes elsewhere)';
+  'request (or, with mongosess/fetch, a Request whose Response you return)';
 const LEGACY_AFTER_HEADERS =
   'a mongosess 0.4 session moves to a new id (and cookie) on its first write, so write it before ' + 'the response headers are sent';
 

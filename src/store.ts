@@ -156,13 +156,19 @@ export class MongoSessStore {
    * options, or when another store already gave this request a session under the same cookie name.
    */
   session(req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session {
-    if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
-      throw new MongoSessConfigError('the first argument must be the http request (IncomingMessage)');
-    }
-    if (typeof res !== 'object' || res === null || typeof res.setHeader !== 'function') {
-      throw new MongoSessConfigError('the second argument must be the http response (ServerResponse)');
-    }
-    return this.#open(req, () => nodeExchange(req, res), options);
+    return this.#open(
+      req,
+      () => {
+        if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
+          throw new MongoSessConfigError('the first argument must be the http request (IncomingMessage)');
+        }
+        if (typeof res !== 'object' || res === null || typeof res.setHeader !== 'function') {
+          throw new MongoSessConfigError('the second argument must be the http response (ServerResponse)');
+        }
+        return nodeExchange(req, res);
+      },
+      options,
+    );
   }
 
   /**
@@ -173,10 +179,16 @@ export class MongoSessStore {
    * `getConnInfo(c).remote.address`, your platform's header); the user agent is read from the headers.
    */
   fetchSession(request: Request, options?: SessionOptions, client?: { ip?: string | undefined }): Session {
-    if (typeof request !== 'object' || request === null || !(request.headers instanceof Headers) || typeof request.url !== 'string') {
-      throw new MongoSessConfigError('fetchSession() takes a Fetch Request (with its url and Headers)');
-    }
-    return this.#open(request, () => fetchExchange(request, client?.ip), options);
+    return this.#open(
+      request,
+      () => {
+        if (typeof request !== 'object' || request === null || !(request.headers instanceof Headers) || typeof request.url !== 'string') {
+          throw new MongoSessConfigError('fetchSession() takes a Fetch Request (with its url and Headers)');
+        }
+        return fetchExchange(request, client?.ip);
+      },
+      options,
+    );
   }
 
   /**
@@ -185,15 +197,25 @@ export class MongoSessStore {
    * every write is refused with a MongoSessReadOnlyError. Rolling sessions are not extended by it.
    */
   upgradeSession(req: IncomingMessage, options?: SessionOptions): Session {
-    if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
-      throw new MongoSessConfigError('upgradeSession() takes the upgrade request (IncomingMessage)');
-    }
-    return this.#open(req, () => upgradeExchange(req), options);
+    return this.#open(
+      req,
+      () => {
+        if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
+          throw new MongoSessConfigError('upgradeSession() takes the upgrade request (IncomingMessage)');
+        }
+        return upgradeExchange(req);
+      },
+      options,
+    );
   }
 
-  /** The request's session in this store: one per request object (see perRequest). */
+  /**
+   * The request's session in this store: one per request object (see perRequest). `exchange`
+   * checks the request once the store is known to be connected (that error comes first).
+   */
   #open(request: object, exchange: () => CookieExchange, options: SessionOptions | undefined): Session {
     const sessionStore = this.#manager.store();
+    // A JavaScript caller's non-object is found in no WeakMap, and exchange() refuses it.
     const found = perRequest.get(request);
     if (found === undefined) {
       const session = new Session(sessionStore, exchange(), options);
