@@ -10,12 +10,18 @@ export default defineConfig([
   { ...shared, entry: { index: 'src/index.cjs.ts' }, format: ['cjs'], cjsInterop: true, splitting: true, sourcemap: true },
   // The types of src/index.ts: default export plus named exports. `@internal` members stay out.
   { ...shared, entry: { index: 'src/index.ts' }, format: ['esm'], dts: { only: true, compilerOptions: { stripInternal: true } } },
-  // The framework integrations (mongosess/express, /express-session, /koa, /fastify), ESM and CommonJS. They import
+  // The framework integrations (mongosess/express, /express-session, /koa, /fastify, /fetch), ESM and CommonJS. They import
   // 'mongosess' by name and it stays external, so they use the main entry's one MongoSess and
   // connection instead of bundling a second copy.
   {
     ...shared,
-    entry: { express: 'src/express.ts', 'express-session': 'src/express-session.ts', koa: 'src/koa.ts', fastify: 'src/fastify.ts' },
+    entry: {
+      express: 'src/express.ts',
+      'express-session': 'src/express-session.ts',
+      koa: 'src/koa.ts',
+      fastify: 'src/fastify.ts',
+      fetch: 'src/fetch.ts',
+    },
     format: ['esm', 'cjs'],
     external: ['mongosess'],
     sourcemap: true,

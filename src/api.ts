@@ -11,6 +11,7 @@ export {
   MongoSessEndedError,
   MongoSessError,
   MongoSessNotConnectedError,
+  MongoSessReadOnlyError,
   MongoSessValidationError,
   type Warn,
 } from './errors.js';

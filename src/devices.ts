@@ -4,7 +4,6 @@
  * handle (session-handle.ts) or by user: end one device, end all but this one, keep at most N
  * sessions per user.
  */
-import type { IncomingMessage } from 'node:http';
 import { ObjectId } from 'mongodb';
 import { isSessionHandle, type SessionHandle, handleOf, HANDLE_FIELD } from './session-handle.js';
 import type { SessionSummary } from './session-collection.js';
@@ -36,24 +35,31 @@ const MAX_USER_AGENT = 512;
 /** The longest address kept: IPv6 with a zone, with room to spare; anything longer is not an address. */
 const MAX_IP = 64;
 
+/** What clientOf reads of a request: any exchange (cookie-exchange.ts) has it. */
+export interface ClientSource {
+  /** A request header by its lower-case name, its lines joined by ", ". */
+  header(name: string): string | undefined;
+  /** The socket's address; a Fetch Request has none unless the caller supplies it. */
+  readonly remoteAddress: string | undefined;
+}
+
 /**
  * The client a request came from. With `trustProxy`, the first `X-Forwarded-For` address: the
  * client as the proxy nearest to it saw it, as Express's `req.ip` reads it with `trust proxy`
  * on. A client can claim any address there unless your edge proxy overwrites the header.
  */
-export function clientOf(req: IncomingMessage, trustProxy: boolean): ClientInfo {
-  const agent = req.headers['user-agent'];
-  const forwarded = trustProxy ? firstForwarded(req.headers['x-forwarded-for']) : undefined;
-  const ip = forwarded ?? req.socket?.remoteAddress;
+export function clientOf(request: ClientSource, trustProxy: boolean): ClientInfo {
+  const agent = request.header('user-agent');
+  const forwarded = trustProxy ? firstForwarded(request.header('x-forwarded-for')) : undefined;
+  const ip = forwarded ?? request.remoteAddress;
   return {
-    ...(typeof agent === 'string' && agent !== '' ? { userAgent: agent.slice(0, MAX_USER_AGENT) } : {}),
+    ...(agent !== undefined && agent !== '' ? { userAgent: agent.slice(0, MAX_USER_AGENT) } : {}),
     ...(ip && ip.length <= MAX_IP ? { ip } : {}),
   };
 }
 
-function firstForwarded(header: string | string[] | undefined): string | undefined {
-  const line = Array.isArray(header) ? header[0] : header;
-  const first = line?.split(',')[0]?.trim();
+function firstForwarded(header: string | undefined): string | undefined {
+  const first = header?.split(',')[0]?.trim();
   return first ? first : undefined;
 }
 

@@ -135,6 +135,18 @@ export class MongoSessEndedError extends MongoSessError {
 }
 
 /**
+ * A write to a read-only session: one made for an HTTP upgrade request (WebSockets,
+ * `store.upgradeSession(req)`), which has no response to carry a new or extended cookie. Nothing
+ * was written. Write to the session in an ordinary HTTP request (or `fetchSession()`) instead.
+ */
+export class MongoSessReadOnlyError extends MongoSessError {
+  /** Always `'MongoSessReadOnlyError'`. */
+  override get name(): string {
+    return 'MongoSessReadOnlyError';
+  }
+}
+
+/**
  * A session holds a value encrypted at rest (connect's `encryption`) that does not decrypt: it
  * was written with a key no longer in `encryption.keys`, or it was tampered with or truncated.
  * Nothing of the session is served; the message names the data key and the reason, never a value

@@ -30,7 +30,8 @@ export class SessionCookie {
   }
 
   read(): IncomingId {
-    const { name, sigName, signer, legacySigner } = this.#config;
+    const { name, sigName, signer, legacySigner, header } = this.#config;
+    if (header !== undefined) return this.#readHeader(header);
     // Both cookies are read unsigned and the signature checked here, with the same Keygrip:
     // a signed get() of the cookies package would, on its own, clear the `.sig` cookie of a
     // signature it does not know (0.4's SHA-1 ones, accepted below) and re-sign an older key's
@@ -50,6 +51,29 @@ export class SessionCookie {
       return { value, needsResign: true };
     }
     return { value: undefined, needsResign: false };
+  }
+
+  /** The id in the `header` option's request header: `<id>`, or signed `<id>.<signature>`. */
+  #readHeader(header: string): IncomingId {
+    const { signer, legacySigner } = this.#config;
+    const given = this.#exchange.header(header)?.trim();
+    if (!given) return { value: undefined, needsResign: false };
+    if (!signer) return { value: given, needsResign: false };
+    const dot = given.lastIndexOf('.');
+    if (dot <= 0) return { value: undefined, needsResign: false };
+    const value = given.slice(0, dot);
+    const signature = given.slice(dot + 1);
+    const data = `${header}=${value}`;
+    if (sameSignature(signer.sign(data), signature)) return { value, needsResign: false };
+    if (signer.index(data, signature) > 0 || (legacySigner && legacySigner.index(data, signature) >= 0)) {
+      return { value, needsResign: true };
+    }
+    return { value: undefined, needsResign: false };
+  }
+
+  /** The exchange: what kind of runtime the session's request came from. */
+  get exchange(): CookieExchange {
+    return this.#exchange;
   }
 
   /** False once the response headers are out: no cookie can be set any more. */
@@ -91,6 +115,11 @@ export class SessionCookie {
    * response carries the cookie that must win.
    */
   withdraw(): void {
+    const { header } = this.#config;
+    if (header !== undefined) {
+      if (!this.#exchange.response.headersSent) this.#exchange.response.removeHeader(header);
+      return;
+    }
     withdrawCookies(this.#exchange.response, [this.#config.name, this.#config.sigName]);
   }
 
@@ -101,7 +130,14 @@ export class SessionCookie {
 
   #send(value: string, expires: Date | undefined): void {
     if (this.#exchange.response.headersSent) return;
-    const { name, signer, httpOnly, sameSite, path, domain, priority, partitioned } = this.#config;
+    const { name, signer, httpOnly, header } = this.#config;
+    if (header !== undefined) {
+      // The id header: empty to clear, else the id (signed as the cookie would be).
+      const line = value === '' || !signer ? value : `${value}.${signer.sign(`${header}=${value}`)}`;
+      this.#exchange.response.setHeader(header, line);
+      return;
+    }
+    const { sameSite, path, domain, priority, partitioned } = this.#config;
     // `overwrite`: this line (and, signed, its `.sig` line, signing "<name>=<value>" with the
     // same attributes) replaces any earlier one of the same name in this response.
     this.#cookies.set(name, value, {

@@ -125,6 +125,17 @@ export interface SessionOptions {
    * @default undefined (no attribute: the browser's default, medium)
    */
   priority?: CookiePriority;
+  /**
+   * Carry the session id in this request header instead of a cookie, for API and mobile clients
+   * that keep no cookies (a lower-case header name such as `'x-session-id'`). The id is read from
+   * the request's header and sent in the response's header of the same name whenever a cookie
+   * would be (a new session, `regenerate()`, a rolling extension); `end()` sends it empty. With
+   * `keys` it is signed as the cookie is: `<id>.<signature>`, and a bad signature means a new
+   * session. No cookie is read or set. A browser page reading it from another origin needs
+   * `Access-Control-Expose-Headers` naming it.
+   * @default undefined (the id travels in the cookie)
+   */
+  header?: string;
 }
 
 /**
@@ -153,6 +164,7 @@ export const SESSION_OPTIONS = {
   priority: option<CookiePriority | undefined>(undefined, (name, value) =>
     value === undefined ? undefined : oneOf(name, value, ['low', 'medium', 'high'] as const, 'medium'),
   ),
+  header: option<string | undefined>(undefined, (name, value) => (value === undefined ? undefined : nonEmptyString(name, value, ''))),
 } satisfies { readonly [K in keyof Required<SessionOptions>]: OptionSpec<SessionOptions[K]> };
 
 /** RFC 6265 cookie-name: an RFC 7230 token. */
@@ -185,7 +197,22 @@ export interface CookieConfig {
   domain: string | undefined;
   partitioned: boolean;
   priority: CookiePriority | undefined;
+  /** The request/response header that carries the id instead of the cookie; undefined: the cookie. */
+  header: string | undefined;
 }
+
+/** An id header's name: a lower-case RFC 7230 token, not one HTTP or the cookie itself uses. */
+const ID_HEADER = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const RESERVED_HEADERS = new Set([
+  'cookie',
+  'set-cookie',
+  'authorization',
+  'host',
+  'content-type',
+  'content-length',
+  'connection',
+  'upgrade',
+]);
 
 /** Options objects are usually reused for every request: resolve each one once. */
 const resolved = new WeakMap<object, CookieConfig>();
@@ -211,6 +238,10 @@ function resolveFresh(input: unknown): CookieConfig {
   if (!COOKIE_NAME.test(name)) fail(`cookieName must be a cookie token (letters, digits, !#$%&'*+-.^_\`|~), got: ${describe(name)}`);
   if (!COOKIE_PATH.test(path)) fail(`path must start with / and hold no ';', '<', space or control character, got: ${describe(path)}`);
   if (domain !== undefined && !COOKIE_DOMAIN.test(domain)) fail(`domain must be a host name, got: ${describe(domain)}`);
+  const { header } = options;
+  if (header !== undefined && (!ID_HEADER.test(header) || RESERVED_HEADERS.has(header))) {
+    fail(`header must be a lower-case header name of your own, such as 'x-session-id', got: ${describe(header)}`);
+  }
 
   // Browsers drop these cookies unless they are Secure (and, for __Host-, path / without domain).
   let { secure } = options;
@@ -246,6 +277,7 @@ function resolveFresh(input: unknown): CookieConfig {
     domain,
     partitioned,
     priority: options.priority,
+    header,
   };
 }
 

@@ -1,6 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
-import { MongoSessConfigError, MongoSessEndedError, MongoSessError, MongoSessValidationError, reportUnhandled } from './errors.js';
+import {
+  MongoSessConfigError,
+  MongoSessEndedError,
+  MongoSessError,
+  MongoSessReadOnlyError,
+  MongoSessValidationError,
+  reportUnhandled,
+} from './errors.js';
 import { isLegacySessionId, MOVE_GRACE_MS, type LegacySessions } from './legacy.js';
 import {
   creationTimes,
@@ -17,7 +23,7 @@ import {
   touchTarget,
 } from './lifetime.js';
 import type { SessionCollection, WriteOps } from './session-collection.js';
-import { nodeExchange } from './cookie-exchange.js';
+import type { CookieExchange } from './cookie-exchange.js';
 import { SessionCookie } from './session-cookie.js';
 import { sizeFilter, tooLargeError } from './data-size.js';
 import { buildSet, buildUnset, readPath } from './session-data.js';
@@ -77,10 +83,37 @@ const ENDED_HERE = 'this session was ended with end(); the next request starts a
 const GONE =
   'another request ended or regenerated this session while this one ran, so nothing was written ' +
   '(an ended session never comes back); the next request with this cookie starts a new session';
-const NEW_ID_AFTER_HEADERS =
-  'this write needs a new session cookie (a new visitor, cookieOnFirstWrite, or a session that ended or ' +
-  'expired before this request), but the response headers were already sent, so nothing was written: no ' +
-  'client would hold its id. Write to the session before the headers are sent (res.writeHead, res.end, res.send)';
+/** Why a write that needs a new cookie came too late, and when to write instead, by runtime. */
+const TOO_LATE = {
+  node: {
+    sent: 'the response headers were already sent',
+    before: 'before the headers are sent (res.writeHead, res.end, res.send)',
+  },
+  fetch: {
+    sent: "this session's Response was already built (withSession() or session.responseHeaders() took its headers)",
+    before: 'before building the Response with withSession(session, response) or session.responseHeaders()',
+  },
+} as const;
+
+function newIdTooLate(runtime: keyof typeof TOO_LATE): string {
+  const { sent, before } = TOO_LATE[runtime];
+  return (
+    'this write needs a new session cookie (a new visitor, cookieOnFirstWrite, or a session that ended or ' +
+    `expired before this request), but ${sent}, so nothing was written: no client would hold its id. ` +
+    `Write to the session ${before}`
+  );
+}
+
+function regenerateTooLate(runtime: keyof typeof TOO_LATE): string {
+  return runtime === 'node'
+    ? 'regenerate() must be called before the response headers are sent, as it sets a new cookie'
+    : `regenerate() must be called ${TOO_LATE[runtime].before}, as it sets a new cookie`;
+}
+
+const READ_ONLY =
+  'this session belongs to an HTTP upgrade request (WebSocket, store.upgradeSession()), which has no response ' +
+  'to carry its cookie, so it is read-only and nothing was written: write to the session in an ordinary HTTP ' +
+  'request (or, with mongosess/fetch, a Request whose Response you return)';
 const LEGACY_AFTER_HEADERS =
   'a mongosess 0.4 session moves to a new id (and cookie) on its first write, so write it before ' + 'the response headers are sent';
 
@@ -114,19 +147,16 @@ export class Session {
   /** The cookie was accepted only with a valid signature (sessions with `keys`): its id was not guessed. */
   readonly #signed: boolean;
 
-  /** @internal Sessions are made with `new MongoSess(req, res, options)`. */
-  constructor(store: SessionStore, req: IncomingMessage, res: ServerResponse, options?: SessionOptions) {
-    if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
-      throw new MongoSessConfigError('the first argument must be the http request (IncomingMessage)');
-    }
-    if (typeof res !== 'object' || res === null || typeof res.setHeader !== 'function') {
-      throw new MongoSessConfigError('the second argument must be the http response (ServerResponse)');
-    }
+  /**
+   * @internal Sessions are made with `new MongoSess(req, res, options)`, `store.session(req, res)`,
+   * `store.fetchSession(request)` or `store.upgradeSession(req)`, each with its exchange.
+   */
+  constructor(store: SessionStore, exchange: CookieExchange, options?: SessionOptions) {
     this.#store = store;
     this.#requestStart = store.now();
     const config = resolveSessionOptions(options);
-    this.#cookie = new SessionCookie(nodeExchange(req, res), config);
-    this.#client = store.devices.recordClient ? clientOf(req, config.trustProxy) : undefined;
+    this.#cookie = new SessionCookie(exchange, config);
+    this.#client = store.devices.recordClient ? clientOf(exchange, config.trustProxy) : undefined;
     this.#signed = config.signer !== undefined;
     this.#expiresOption = config.expires;
 
@@ -158,6 +188,29 @@ export class Session {
    */
   get forwardedTo(): SessionDigest | undefined {
     return this.#state.kind === 'forwarded' ? this.#state.digest : undefined;
+  }
+
+  /**
+   * For a session of `store.fetchSession(request)`: the headers its Response must carry, as
+   * `[name, value]` pairs (one per Set-Cookie line; with the `header` option, the id header).
+   * Call it once the session's writes have settled, when building the Response
+   * (`withSession(session, response)` from `mongosess/fetch` does): from then on the headers
+   * count as sent, and a write that needs a new cookie is refused, as after node's headers are
+   * sent. An upgrade request's session has none (`[]`). A node session's cookie goes straight
+   * onto its `res`, so this is a MongoSessConfigError for one.
+   */
+  responseHeaders(): [string, string][] {
+    const { exchange } = this.#cookie;
+    switch (exchange.kind) {
+      case 'fetch':
+        return exchange.response.close();
+      case 'upgrade':
+        return [];
+      case 'node':
+        throw new MongoSessConfigError(
+          'responseHeaders() is for sessions of store.fetchSession(request): this session writes its cookie onto its node response (res) itself',
+        );
+    }
   }
 
   /**
@@ -236,7 +289,14 @@ export class Session {
   end(): CompatPromise<boolean>;
   end(callback: Callback<boolean>): undefined;
   end(callback?: Callback<boolean>): CompatPromise<boolean> | undefined {
-    return deliver(() => this.#enqueue(() => this.#end()), callback, this.#unhandled('end()'));
+    return deliver(
+      () => {
+        this.#refuseReadOnly();
+        return this.#enqueue(() => this.#end());
+      },
+      callback,
+      this.#unhandled('end()'),
+    );
   }
 
   /**
@@ -330,9 +390,7 @@ export class Session {
   restart(cookieNow: boolean): Promise<boolean> {
     return this.#enqueue(async () => {
       refuseWrites(this.#state, false);
-      if (!this.#cookie.writable) {
-        throw new MongoSessError('regenerate() must be called before the response headers are sent, as it sets a new cookie');
-      }
+      if (!this.#cookie.writable) throw new MongoSessError(regenerateTooLate(this.#runtime()));
       await this.#end();
       this.#state = this.#startOver(cookieNow);
       return true;
@@ -438,6 +496,7 @@ export class Session {
    * the data lives in the database does not change.
    */
   expire(): void {
+    this.#refuseReadOnly();
     const state = this.#state;
     // At once for the cookie's own id (as 0.4 did); a 0.4 id waits for its move, a new id for its
     // first write, and a forwarded, lost or ended session's cookie is another response's.
@@ -568,8 +627,26 @@ export class Session {
     }
   }
 
+  /** Refuses every write to a read-only session (an upgrade request's: no response to carry a cookie). */
+  #refuseReadOnly(): void {
+    if (this.#cookie.exchange.kind === 'upgrade') throw new MongoSessReadOnlyError(READ_ONLY);
+  }
+
+  /** Whose wording says a write needing a cookie came too late; a read-only session refuses the write outright. */
+  #runtime(): keyof typeof TOO_LATE {
+    const { kind } = this.#cookie.exchange;
+    switch (kind) {
+      case 'node':
+      case 'fetch':
+        return kind;
+      case 'upgrade':
+        throw new MongoSessReadOnlyError(READ_ONLY);
+    }
+  }
+
   /** The state a write starts from (a 0.4 session is moved first); throws where this object may not write. */
   async #writable({ lostIsFine = false } = {}): Promise<SessionState> {
+    this.#refuseReadOnly();
     refuseWrites(this.#state, lostIsFine);
     return refuseWrites(this.#state.kind === 'legacy' ? await this.#settle() : this.#state, lostIsFine);
   }
@@ -584,7 +661,7 @@ export class Session {
     if (state.kind === 'forwarded') return this.#writeForwarded(state, ops, bytes, setExpiry);
     // A new id whose cookie has not gone out can no longer get one: its data would be stored
     // under an id no client holds.
-    if (state.kind === 'fresh' && !state.cookieSent && !this.#cookie.writable) throw new MongoSessError(NEW_ID_AFTER_HEADERS);
+    if (state.kind === 'fresh' && !state.cookieSent && !this.#cookie.writable) throw new MongoSessError(newIdTooLate(this.#runtime()));
     if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
     const { policy } = this.#store;
     const { sessions } = this.#db();
@@ -700,7 +777,8 @@ export class Session {
   async #touch(state: Extract<SessionState, { kind: 'live' }>, written: boolean): Promise<void> {
     const { policy } = this.#store;
     const { sessions } = this.#db();
-    if (!policy.rolling) return;
+    // An upgrade request's session is read-only: no response would carry the extended cookie.
+    if (!policy.rolling || this.#cookie.exchange.kind === 'upgrade') return;
     const now = this.#store.now();
     const target = touchTarget(policy, state.doc, now);
     if (target) {
@@ -874,10 +952,9 @@ export class Session {
   /** `change`, when given (`regenerate({ set })`), is stored with the new id in the same write that creates it. */
   async #regenerate(change?: { $set: Record<string, unknown>; bytes: number }): Promise<boolean> {
     const $set = change?.$set;
+    this.#refuseReadOnly();
     refuseWrites(this.#state, false);
-    if (!this.#cookie.writable) {
-      throw new MongoSessError('regenerate() must be called before the response headers are sent, as it sets a new cookie');
-    }
+    if (!this.#cookie.writable) throw new MongoSessError(regenerateTooLate(this.#runtime()));
     const wasLegacy = this.#state.kind === 'legacy';
     const state = refuseWrites(await this.#settle(), false);
     const { policy } = this.#store;

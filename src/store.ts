@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deliver, splitCallback, type Callback, type CompatPromise } from './callback.js';
 import { resolveConnectOptions, type ConnectOptions } from './connect-options.js';
 import { ConnectionManager } from './connection.js';
+import { fetchExchange, nodeExchange, upgradeExchange, type CookieExchange } from './cookie-exchange.js';
 import { endSession as endSessionIn } from './devices.js';
 import { MongoSessConfigError, MongoSessValidationError, reportUnhandled, type MongoSessError } from './errors.js';
 import { SessionEvents, type SessionEventName, type SessionListener } from './events.js';
@@ -169,19 +170,78 @@ export class MongoSessStore {
    * options, or when another store already gave this request a session under the same cookie name.
    */
   session(req: IncomingMessage, res: ServerResponse, options?: SessionOptions): Session {
+    return this.#open(
+      req,
+      () => {
+        if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
+          throw new MongoSessConfigError('the first argument must be the http request (IncomingMessage)');
+        }
+        if (typeof res !== 'object' || res === null || typeof res.setHeader !== 'function') {
+          throw new MongoSessConfigError('the second argument must be the http response (ServerResponse)');
+        }
+        return nodeExchange(req, res);
+      },
+      options,
+    );
+  }
+
+  /**
+   * The session of a Fetch `Request` (Hono, Next.js route handlers, any `Request` to `Response`
+   * handler): the same Session each time for one Request. Its cookie goes into the Response you
+   * build: `withSession(session, response)` from `mongosess/fetch`, or `session.responseHeaders()`.
+   * A Request carries no client address: with connect's `recordClient`, pass it as `ip` (Hono's
+   * `getConnInfo(c).remote.address`, your platform's header); the user agent is read from the headers.
+   */
+  fetchSession(request: Request, options?: SessionOptions, client?: { ip?: string | undefined }): Session {
+    return this.#open(
+      request,
+      () => {
+        if (typeof request !== 'object' || request === null || !(request.headers instanceof Headers) || typeof request.url !== 'string') {
+          throw new MongoSessConfigError('fetchSession() takes a Fetch Request (with its url and Headers)');
+        }
+        return fetchExchange(request, client?.ip);
+      },
+      options,
+    );
+  }
+
+  /**
+   * The read-only session of an HTTP upgrade request (a WebSocket handshake: node's 'upgrade'
+   * event, `ws`'s 'connection' request), which has no response to carry a cookie: `get()` works;
+   * every write is refused with a MongoSessReadOnlyError. Rolling sessions are not extended by it.
+   */
+  upgradeSession(req: IncomingMessage, options?: SessionOptions): Session {
+    return this.#open(
+      req,
+      () => {
+        if (typeof req !== 'object' || req === null || typeof req.headers !== 'object') {
+          throw new MongoSessConfigError('upgradeSession() takes the upgrade request (IncomingMessage)');
+        }
+        return upgradeExchange(req);
+      },
+      options,
+    );
+  }
+
+  /**
+   * The request's session in this store: one per request object (see perRequest). `exchange`
+   * checks the request once the store is known to be connected (that error comes first).
+   */
+  #open(request: object, exchange: () => CookieExchange, options: SessionOptions | undefined): Session {
     const sessionStore = this.#manager.store();
-    const found = typeof req === 'object' && req !== null ? perRequest.get(req) : undefined;
+    // A JavaScript caller's non-object is found in no WeakMap, and exchange() refuses it.
+    const found = perRequest.get(request);
     if (found === undefined) {
-      const session = new Session(sessionStore, req, res, options);
-      perRequest.set(req, { store: this, session, options });
+      const session = new Session(sessionStore, exchange(), options);
+      perRequest.set(request, { store: this, session, options });
       return session;
     }
     const others = Array.isArray(found) ? found : [found];
     const mine = others.find((entry) => entry.store === this);
     if (mine) return mine.session;
     for (const other of others) refuseSharedCookie(other.options, options);
-    const session = new Session(sessionStore, req, res, options);
-    perRequest.set(req, [...others, { store: this, session, options }]);
+    const session = new Session(sessionStore, exchange(), options);
+    perRequest.set(request, [...others, { store: this, session, options }]);
     return session;
   }
 
@@ -283,6 +343,11 @@ function readOptions<K extends string>(fn: string, options: unknown, known: read
 function refuseSharedCookie(a: SessionOptions | undefined, b: SessionOptions | undefined): void {
   const first = resolveSessionOptions(a);
   const second = resolveSessionOptions(b);
+  if (first.header !== undefined && first.header === second.header) {
+    throw new MongoSessConfigError(
+      `two stores give this request a session under the header "${second.header}"; give each store's sessions a header of their own`,
+    );
+  }
   const names = new Set([first.name, first.sigName]);
   if (!names.has(second.name) && !names.has(second.sigName)) return;
   throw new MongoSessConfigError(

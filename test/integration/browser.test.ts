@@ -1,4 +1,5 @@
-// The real client is a browser: headless Chromium against the examples (run as a user runs them)
+// The real client is a browser: headless Chromium against the examples (run as a user runs them,
+// the Fetch ones, Hono and a Next.js-style route handler, included)
 // and against a server of this file's own for what the examples have no route for. The cookie
 // survives reloads, page scripts cannot read it (HttpOnly), a cross-site form POST goes without it
 // (SameSite=Lax: 127.0.0.1 and localhost are different sites), regenerate() changes its value
@@ -73,9 +74,12 @@ const EXAMPLES = [
   // Answers `/` on any method, so a form POST to `/` reads the name back.
   { file: 'http-server.js', answersPost: true },
   { file: 'koa.js', answersPost: true },
+  // A Fetch handler (Request in, Response out) answers any method too.
+  { file: 'next-route.js', answersPost: true },
   // Routes GET only.
   { file: 'express.js', answersPost: false },
   { file: 'fastify.js', answersPost: false },
+  { file: 'hono.js', answersPost: false },
 ];
 
 describe('in Chromium', { skip: 'missing' in chromium ? chromium.missing : false }, () => {

@@ -1,4 +1,4 @@
-// examples/express.js, koa.js, fastify.js and stores.js run as written (through the built
+// examples/express.js, koa.js, fastify.js, hono.js, next-route.js, websocket.js and stores.js run as written (through the built
 // package's subpath exports, mongosess/express and so on) and are in the README word for word.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,8 +8,15 @@ import { MONGODB_URI } from '../helpers/db.js';
 import { nameScenario, root, startExample, stopExample, type RunningExample } from '../helpers/example-process.js';
 import { Browser, parseSetCookie } from '../helpers/http.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { WebSocket } from 'ws';
 
-for (const file of ['express.js', 'koa.js', 'fastify.js']) {
+/** Asserts that examples/<file> is in README.md word for word. */
+function isInReadme(file: string): void {
+  const example = readFileSync(join(root, 'examples', file), 'utf8');
+  assert.ok(readFileSync(join(root, 'README.md'), 'utf8').includes(example.trim()), `README.md must contain examples/${file} verbatim`);
+}
+
+for (const file of ['express.js', 'koa.js', 'fastify.js', 'hono.js', 'next-route.js']) {
   describe(`examples/${file}`, () => {
     let running: RunningExample;
     before(async () => {
@@ -17,10 +24,7 @@ for (const file of ['express.js', 'koa.js', 'fastify.js']) {
     });
     after(() => stopExample(running.child));
 
-    it('is in the README word for word', () => {
-      const example = readFileSync(join(root, 'examples', file), 'utf8');
-      assert.ok(readFileSync(join(root, 'README.md'), 'utf8').includes(example.trim()), `README.md must contain examples/${file} verbatim`);
-    });
+    it('is in the README word for word', () => isInReadme(file));
 
     it('sets a name, reads it back, deletes it, ends the session', () => nameScenario(running.url));
 
@@ -71,10 +75,7 @@ describe('examples/stores.js', () => {
   });
   after(() => stopExample(running.child));
 
-  it('is in the README word for word', () => {
-    const example = readFileSync(join(root, 'examples', 'stores.js'), 'utf8');
-    assert.ok(readFileSync(join(root, 'README.md'), 'utf8').includes(example.trim()), 'README.md must contain examples/stores.js verbatim');
-  });
+  it('is in the README word for word', () => isInReadme('stores.js'));
 
   it('gives one request a public and an admin session, each with its own cookie and lifetime', async () => {
     const browser = new Browser();
@@ -112,13 +113,7 @@ describe('examples/devices.js', () => {
   });
   after(() => stopExample(running.child));
 
-  it('is in the README word for word', () => {
-    const example = readFileSync(join(root, 'examples', 'devices.js'), 'utf8');
-    assert.ok(
-      readFileSync(join(root, 'README.md'), 'utf8').includes(example.trim()),
-      'README.md must contain examples/devices.js verbatim',
-    );
-  });
+  it('is in the README word for word', () => isInReadme('devices.js'));
 
   it('logs in with a new id, lists the devices, ends one, ends all but this one, logs out', async () => {
     const { url } = running;
@@ -170,6 +165,45 @@ describe('examples/devices.js', () => {
     assert.match((await laptop.get(`${url}/`)).body, /Not signed in/);
     const gone = await laptop.get(`${url}/devices`);
     assert.equal(gone.status, 303, 'the devices page needs a user');
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    assert.equal(await stopExample(running.child), 0);
+  });
+});
+
+/** The messages a WebSocket receives until the server closes it. */
+function socketMessages(url: string, cookie: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace(/^http/, 'ws'), { headers: cookie ? { cookie } : {} });
+    const messages: string[] = [];
+    socket.on('message', (data: Buffer) => messages.push(data.toString()));
+    socket.on('close', () => resolve(messages));
+    socket.on('error', reject);
+  });
+}
+
+describe('examples/websocket.js', () => {
+  let running: RunningExample;
+  before(async () => {
+    running = await startExample('websocket.js');
+  });
+  after(() => stopExample(running.child));
+
+  it('is in the README word for word', () => isInReadme('websocket.js'));
+
+  it('the socket reads the session an HTTP request set, and its write is refused', async () => {
+    const browser = new Browser();
+    assert.deepEqual(await socketMessages(running.url, ''), [
+      'Hello! Who are you? Visit /set?name=Ann first.',
+      'MongoSessReadOnlyError: writes need an HTTP response',
+    ]);
+    assert.match((await browser.get(`${running.url}/set?name=Ann`)).body, /Hello Ann/);
+    const cookie = await browser.jar.getCookieString(running.url);
+    assert.deepEqual(await socketMessages(running.url, cookie), [
+      'Welcome back, Ann.',
+      'MongoSessReadOnlyError: writes need an HTTP response',
+    ]);
   });
 
   it('stops cleanly on SIGTERM', async () => {

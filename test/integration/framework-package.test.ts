@@ -1,4 +1,4 @@
-// The built subpaths (mongosess/express, /express-session, /koa, /fastify) share the main entry's one MongoSess:
+// The built subpaths (mongosess/express, /express-session, /koa, /fastify, /fetch) share the main entry's one MongoSess:
 // from CommonJS, a connection opened through require('mongosess') serves the middleware
 // required from require('mongosess/express'). Runs the build with plain node, as users do.
 import assert from 'node:assert/strict';
@@ -61,7 +61,31 @@ store.connect().then(() => {
 });
 `;
 
+const fetchScript = `
+const { MongoSessStore } = require('mongosess');
+const { fetchSession, withSession } = require('mongosess/fetch');
+const store = new MongoSessStore({ uri: ${JSON.stringify(MONGODB_URI)}, db: ${JSON.stringify(uniqueDbName('subpaths'))}, collection: 'fetch', autoRemove: 'interval' });
+const options = { store, cookieName: 'fetched', cookieOnFirstWrite: true };
+store.connect().then(async () => {
+  const session = fetchSession(new Request('http://127.0.0.1/'), options);
+  await session.set({ hello: 'fetch' });
+  const response = withSession(session, new Response('ok'));
+  const again = fetchSession(new Request('http://127.0.0.1/', { headers: { cookie: response.headers.getSetCookie()[0].split(';')[0] } }), options);
+  console.log(JSON.stringify({ cookie: response.headers.getSetCookie()[0].split('=')[0], hello: await again.get('hello') }));
+  await store.close();
+});
+`;
+
 describe('the built subpath exports', () => {
+  it("require('mongosess/fetch') gives a Request its session in a store made from require('mongosess')", () => {
+    const out = execFileSync(process.execPath, ['-e', fetchScript], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    });
+    assert.deepEqual(JSON.parse(out), { cookie: 'fetched', hello: 'fetch' });
+  });
+
   it("require('mongosess/express') takes a store made from require('mongosess')", () => {
     const out = execFileSync(process.execPath, ['-e', storeScript], {
       cwd: root,
@@ -86,11 +110,11 @@ describe('the built subpath exports', () => {
       [
         '--input-type=module',
         '-e',
-        "import { createRequire } from 'node:module'; import MongoSess from 'mongosess'; import { session } from 'mongosess/express';" +
-          "const require = createRequire(import.meta.url); console.log(JSON.stringify([require('mongosess') === MongoSess, typeof session, typeof require('mongosess/express').session, typeof require('mongosess/express-session').session]));",
+        "import { createRequire } from 'node:module'; import MongoSess from 'mongosess'; import { session } from 'mongosess/express'; import { fetchSession } from 'mongosess/fetch';" +
+          "const require = createRequire(import.meta.url); console.log(JSON.stringify([require('mongosess') === MongoSess, typeof session, typeof require('mongosess/express').session, typeof require('mongosess/express-session').session, typeof fetchSession, typeof require('mongosess/fetch').withSession]));",
       ],
       { cwd: root, encoding: 'utf8' },
     );
-    assert.deepEqual(JSON.parse(esm), [true, 'function', 'function', 'function']);
+    assert.deepEqual(JSON.parse(esm), [true, 'function', 'function', 'function', 'function', 'function']);
   });
 });

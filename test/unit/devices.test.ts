@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
-import { clientOf, exceptClauses, handleOfSession } from '../../src/devices.js';
+import { clientOf, exceptClauses, handleOfSession, type ClientSource } from '../../src/devices.js';
 import { handleOf } from '../../src/session-handle.js';
 import { hashSessionId, newSessionId } from '../../src/session-id.js';
 
-function request(headers: Record<string, string | string[]>, remoteAddress = '127.0.0.1'): IncomingMessage {
-  return { headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+function request(headers: Record<string, string>, remoteAddress = '127.0.0.1'): ClientSource {
+  return { header: (name) => headers[name], remoteAddress };
 }
 
 describe('clientOf', () => {
@@ -21,6 +20,14 @@ describe('clientOf', () => {
     assert.deepEqual(clientOf(request({ 'x-forwarded-for': 'y'.repeat(100) }), true), {});
     assert.deepEqual(clientOf(request({}, ''), false), {});
     assert.deepEqual(clientOf(request({ 'x-forwarded-for': '' }), true), { ip: '127.0.0.1' });
+  });
+
+  it('reads a Fetch Request by its headers only: the address is the one the caller supplies', () => {
+    const headers = new Headers({ 'user-agent': 'UA', 'x-forwarded-for': '198.51.100.7' });
+    const fetched = (remoteAddress?: string): ClientSource => ({ header: (name) => headers.get(name) ?? undefined, remoteAddress });
+    assert.deepEqual(clientOf(fetched(), false), { userAgent: 'UA' });
+    assert.deepEqual(clientOf(fetched('203.0.113.9'), false), { userAgent: 'UA', ip: '203.0.113.9' });
+    assert.deepEqual(clientOf(fetched(), true), { userAgent: 'UA', ip: '198.51.100.7' });
   });
 });
 

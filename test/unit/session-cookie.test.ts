@@ -7,7 +7,7 @@ import { Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import Cookies from 'cookies';
 import Keygrip from 'keygrip';
-import { nodeExchange } from '../../src/cookie-exchange.js';
+import { fetchExchange, nodeExchange, upgradeExchange } from '../../src/cookie-exchange.js';
 import { SessionCookie } from '../../src/session-cookie.js';
 import { resolveSessionOptions, type SessionOptions } from '../../src/session-options.js';
 
@@ -190,5 +190,61 @@ describe('session cookie reading', () => {
       cookie.read();
       assert.equal(res.hasHeader('set-cookie'), false, sig);
     }
+  });
+});
+
+describe('the exchange port beyond node:http', () => {
+  it("a Fetch exchange reads the Request's Cookie header and keeps Set-Cookie lines until closed, then refuses more", () => {
+    const request = new Request('https://example.com/', { headers: { cookie: `sess=${ID}`, 'user-agent': 'UA' } });
+    const exchange = fetchExchange(request, undefined);
+    assert.equal(exchange.encrypted, true, 'an https URL');
+    assert.equal(exchange.header('user-agent'), 'UA');
+    const cookie = new SessionCookie(exchange, resolveSessionOptions({}));
+    assert.deepEqual(cookie.read(), { value: ID, needsResign: false });
+    cookie.send(ID, NOW, new Date(NOW + 1000));
+    const lines = exchange.response.close();
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]![0], 'set-cookie');
+    assert.match(lines[0]![1], new RegExp(`^sess=${ID}; path=/; expires=.*; secure; httponly`));
+    assert.equal(cookie.writable, false, 'closed: the headers count as sent');
+    cookie.clear();
+    assert.deepEqual(exchange.response.close(), lines, 'nothing more went in');
+  });
+
+  it('an upgrade exchange has no response: nothing is ever written', () => {
+    const req = new IncomingMessage(new Socket());
+    req.headers = { cookie: `sess=${ID}` };
+    const cookie = new SessionCookie(upgradeExchange(req), resolveSessionOptions({}));
+    assert.deepEqual(cookie.read(), { value: ID, needsResign: false });
+    assert.equal(cookie.writable, false);
+  });
+
+  it('with the header option, the id is read from and written to that header, signed as the cookie is', () => {
+    const options = resolveSessionOptions({ keys: ['k1'], header: 'x-session-id' });
+    const { req, res } = exchange(`sess=${ID}`);
+    const cookie = new SessionCookie(nodeExchange(req, res), options);
+    assert.deepEqual(cookie.read(), { value: undefined, needsResign: false }, 'the cookie is not read');
+    cookie.send(ID, NOW, new Date(NOW + 1000));
+    const sent = String(res.getHeader('x-session-id'));
+    assert.equal(sent, `${ID}.${new Keygrip(['k1'], 'sha256').sign(`x-session-id=${ID}`)}`);
+    assert.equal(res.hasHeader('set-cookie'), false);
+
+    const read = (value: string) => {
+      const next = exchange();
+      next.req.headers = { 'x-session-id': value };
+      return new SessionCookie(nodeExchange(next.req, next.res), options).read();
+    };
+    assert.deepEqual(read(sent), { value: ID, needsResign: false });
+    assert.deepEqual(read(ID), { value: undefined, needsResign: false }, 'unsigned');
+    assert.deepEqual(read(`${ID}.forged`), { value: undefined, needsResign: false });
+    const older = resolveSessionOptions({ keys: ['k2', 'k1'], header: 'x-session-id' });
+    const rotated = exchange();
+    rotated.req.headers = { 'x-session-id': sent };
+    assert.deepEqual(new SessionCookie(nodeExchange(rotated.req, rotated.res), older).read(), { value: ID, needsResign: true });
+
+    cookie.clear();
+    assert.equal(res.getHeader('x-session-id'), '', 'cleared: empty');
+    cookie.withdraw();
+    assert.equal(res.hasHeader('x-session-id'), false, 'withdrawn');
   });
 });

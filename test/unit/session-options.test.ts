@@ -75,4 +75,16 @@ describe('session options', () => {
     assert.throws(() => resolveSessionOptions({ expires: 1e16 }), /expires must be at most \d+ ms \(a date past the year 9999/);
     assert.equal(resolveSessionOptions({ expires: 100 * 365 * 24 * 3600 * 1000 }).expires, 100 * 365 * 24 * 3600 * 1000);
   });
+
+  it('header names the id header: a lower-case token of your own', () => {
+    assert.equal(resolveSessionOptions(undefined).header, undefined, 'by default the id travels in the cookie');
+    assert.equal(resolveSessionOptions({ header: 'x-session-id' }).header, 'x-session-id');
+    for (const header of ['X-Session-Id', 'x session', 'cookie', 'set-cookie', 'authorization']) {
+      assert.throws(
+        () => resolveSessionOptions({ header }),
+        /header must be a lower-case header name of your own, such as 'x-session-id', got: /,
+      );
+    }
+    assert.throws(() => resolveSessionOptions({ header: '' }), /header must be a non-empty string/);
+  });
 });
