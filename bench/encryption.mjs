@@ -6,9 +6,9 @@
 //
 //   node --import tsx bench/encryption.mjs [--ops 30000] [--reps 5]
 import { createHmac, randomBytes } from 'node:crypto';
-import { encryptingCodec } from '../src/data-codec.ts';
-import { resolveEncryption } from '../src/encryption.ts';
-import { buildSet } from '../src/session-data.ts';
+import { encryptingCodec } from '../src/data/codec.ts';
+import { resolveEncryption } from '../src/data/encryption.ts';
+import { buildSet } from '../src/data/session-data.ts';
 import { arg, median } from './harness.mjs';
 
 const OPS = Number(arg('ops', 30_000));

@@ -5,7 +5,7 @@
 // Run: npm run bench:keys   (node --import tsx bench/key-validation.mjs; no database needed)
 // Each case runs RUNS times after one warm-up; prints medians (and the slowest run), in ms.
 import { performance } from 'node:perf_hooks';
-import { buildSet, buildUnset } from '../src/session-data.ts';
+import { buildSet, buildUnset } from '../src/data/session-data.ts';
 
 const RUNS = Number(process.env.RUNS ?? 9);
 const KB = 1024;

@@ -152,14 +152,14 @@ ${values
 );
 
 // mongosess/express-session types Express's req.session and req.sessionID. The declaration lives
-// in src/express-session-request.d.ts, outside the repository's main program (where
+// in src/adapters/express-session-request.d.ts, outside the repository's main program (where
 // mongosess/express types req.session otherwise), and goes into the entry's declarations here.
-const requestTypes = readFileSync(join(dist, '..', 'src', 'express-session-request.d.ts'), 'utf8')
+const requestTypes = readFileSync(join(dist, '..', 'src', 'adapters', 'express-session-request.d.ts'), 'utf8')
   .replace(/^\/\/.*\n/gm, '')
-  .replace("import('./express-session.js').RequestSession", 'RequestSession')
+  .replace("import('../express-session.js').RequestSession", 'RequestSession')
   .replace('declare namespace Express', 'namespace Express')
   .trimEnd();
-if (requestTypes.includes('import(')) fail('src/express-session-request.d.ts no longer has the shape build-entries.mjs rewrites');
+if (requestTypes.includes('import(')) fail('src/adapters/express-session-request.d.ts no longer has the shape build-entries.mjs rewrites');
 for (const file of ['express-session.d.ts', 'express-session.d.cts']) {
   const text = readFileSync(join(dist, file), 'utf8');
   if (!/\bRequestSession\b/.test(text)) fail(`dist/${file} does not declare RequestSession`);

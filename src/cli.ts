@@ -17,8 +17,8 @@ import MongoSess, {
   MongoSessValidationError,
   type SessionSummary,
 } from 'mongosess';
-import { databaseInUri } from './connect-options.js';
-import { diagnose, type Check } from './doctor.js';
+import { databaseInUri } from './config/connect-options.js';
+import { diagnose, type Check } from './storage/doctor.js';
 
 const EXIT = { ok: 0, problems: 1, usage: 2, database: 3 } as const;
 

@@ -6,12 +6,12 @@
 // goes out. It imports the main entry by name, sharing its one MongoSess and connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import MongoSess, { type SessionData } from 'mongosess';
-import { adoptOld } from './express-session-adopt.js';
-import { resolveMiddlewareOptions, type ExpressSessionOptions, type MiddlewareConfig } from './express-session-options.js';
-import type { Session } from './framework-types.js';
+import { adoptOld } from './adapters/express-session-adopt.js';
+import { resolveMiddlewareOptions, type ExpressSessionOptions, type MiddlewareConfig } from './adapters/express-session-options.js';
+import type { Session } from './adapters/framework-types.js';
 
-export type { AdoptCollection, AdoptOptions } from './express-session-adopt.js';
-export type { ExpressSessionCookieOptions, ExpressSessionOptions, SameSite } from './express-session-options.js';
+export type { AdoptCollection, AdoptOptions } from './adapters/express-session-adopt.js';
+export type { ExpressSessionCookieOptions, ExpressSessionOptions, SameSite } from './adapters/express-session-options.js';
 
 /** `(err) => void`: the callback of `regenerate`, `destroy`, `reload` and `save`. */
 export type SessionCallback = (err?: unknown) => void;
@@ -72,7 +72,7 @@ export class ExpressSession {
   /**
    * @internal The core Session this one stands for, so that `listSessions(filter, { current: req.session })`
    * and `endAll(filter, { except: req.session })` take express-session's `req.session` (the key is
-   * devices.ts's CORE_SESSION, a registered symbol: this entry is bundled apart from the main one).
+   * devices/devices.ts's CORE_SESSION, a registered symbol: this entry is bundled apart from the main one).
    */
   get [Symbol.for('mongosess.coreSession')](): Session {
     return this.#shared.core;

@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { frameworkSessions, type FrameworkOptions } from './framework-options.js';
-import type { Session, SessionOptions } from './framework-types.js';
+import { frameworkSessions, type FrameworkOptions } from './adapters/framework-options.js';
+import type { Session, SessionOptions } from './adapters/framework-types.js';
 
-export type { MongoSessStore, Session, SessionOptions } from './framework-types.js';
-export type { FrameworkOptions } from './framework-options.js';
+export type { MongoSessStore, Session, SessionOptions } from './adapters/framework-types.js';
+export type { FrameworkOptions } from './adapters/framework-options.js';
 
 /** The middleware's options: the session options, `store`, and `perRequest(req)`. */
 export type SessionMiddlewareOptions = FrameworkOptions<IncomingMessage>;

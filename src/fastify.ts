@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
-import { frameworkSessions, type FrameworkOptions } from './framework-options.js';
-import type { Session } from './framework-types.js';
+import { frameworkSessions, type FrameworkOptions } from './adapters/framework-options.js';
+import type { Session } from './adapters/framework-types.js';
 
-export type { MongoSessStore, Session, SessionOptions } from './framework-types.js';
-export type { FrameworkOptions } from './framework-options.js';
+export type { MongoSessStore, Session, SessionOptions } from './adapters/framework-types.js';
+export type { FrameworkOptions } from './adapters/framework-options.js';
 
 /**
  * The plugin's options: the session options, `store`, and `perRequest(request)`. (Fastify calls

@@ -7,10 +7,10 @@
  * @packageDocumentation
  */
 import MongoSess from 'mongosess';
-import { frameworkSessions, type FrameworkOptions } from './framework-options.js';
-import type { MongoSessStore, Session, SessionOptions } from './framework-types.js';
+import { frameworkSessions, type FrameworkOptions } from './adapters/framework-options.js';
+import type { MongoSessStore, Session, SessionOptions } from './adapters/framework-types.js';
 
-export type { MongoSessStore, Session, SessionOptions } from './framework-types.js';
+export type { MongoSessStore, Session, SessionOptions } from './adapters/framework-types.js';
 
 /** Options of `fetchSession` and `honoSession`: the session options, the `store`, and `perRequest(request)`. */
 export interface FetchSessionOptions extends FrameworkOptions<Request> {

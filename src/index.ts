@@ -6,9 +6,9 @@
  * `require('mongosess')` is the same `MongoSess`.
  * @packageDocumentation
  */
-import { MongoSess } from './mongosess.js';
+import { MongoSess } from './store/mongosess.js';
 
 export default MongoSess;
 export { MongoSess };
 export * from './api.js';
-export type { MongoSessStatic } from './mongosess.js';
+export type { MongoSessStatic } from './store/mongosess.js';

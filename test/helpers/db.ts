@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type CommandStartedEvent, type MongoClientOptions } from 'mongodb';
-import { hashSessionId, isSessionId, type SessionDigest } from '../../src/session-id.js';
+import { hashSessionId, isSessionId, type SessionDigest } from '../../src/session/id.js';
 
 /** Set by scripts/with-server.mjs (npm test), or by the user. */
 export const MONGODB_URI = process.env['MONGODB_URI'] ?? '';

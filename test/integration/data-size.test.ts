@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MongoServerError, type Collection } from 'mongodb';
-import { probeSizeGuard, sizeFilter } from '../../src/data-size.js';
-import type { SessionDigest } from '../../src/session-id.js';
+import { probeSizeGuard, sizeFilter } from '../../src/data/size.js';
+import type { SessionDigest } from '../../src/session/id.js';
 import { digestOfCookie } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
 import { outcome, type SessionApp } from '../helpers/session-app.js';
 import { sessionFixture } from '../helpers/session-fixture.js';
-import type { SessionDocument } from '../../src/session-document.js';
+import type { SessionDocument } from '../../src/storage/document.js';
 
 const KIB = 1024;
 const MAX = 64 * KIB;

@@ -11,13 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Binary, BSON, Decimal128, ObjectId, type Collection } from 'mongodb';
 import MongoSess, { type ConnectOptions, type Session } from '../../src/index.js';
-import { SEALED_SUBTYPE } from '../../src/encryption.js';
+import { SEALED_SUBTYPE } from '../../src/data/encryption.js';
 import { updatesAreAtomic } from '../helpers/atomic-probe.js';
 import { digestOfCookie, MONGODB_URI, monitoredClient, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
 import { outcome, sessionApp, type SessionApp } from '../helpers/session-app.js';
 import { serialProxy } from '../helpers/serial-proxy.js';
-import type { SessionDocument } from '../../src/session-document.js';
+import type { SessionDocument } from '../../src/storage/document.js';
 
 const PARALLEL = 50;
 const KEY = randomBytes(32);

@@ -115,7 +115,7 @@ const url = (path: string) => `${server.url}${path}`;
 const writes = () => commands.filter((c) => c.commandName === 'findAndModify' || c.commandName === 'update');
 const reads = () => commands.filter((c) => c.commandName === 'find');
 
-/** A write's `$set` without `seenAt`, which every write also stamps (a device's last use, see devices.ts). */
+/** A write's `$set` without `seenAt`, which every write also stamps (a device's last use, see devices/devices.ts). */
 function dataSet(update: { $set: Record<string, unknown> }): Record<string, unknown> {
   const { seenAt, ...data } = update.$set;
   assert.ok(seenAt instanceof Date, 'the write stamps seenAt');

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Keygrip from 'keygrip';
 import MongoSess, { MongoSessConfigError, type SessionOptions } from '../../src/index.js';
-import { newSessionId } from '../../src/session-id.js';
+import { newSessionId } from '../../src/session/id.js';
 import { Browser, rawRequest, send, serve, type Reply } from '../helpers/http.js';
 import { cookiesOf, sessionApp, type SessionApp, type SetCookie, type TlsMaterial } from '../helpers/session-app.js';
 import { sessionFixture } from '../helpers/session-fixture.js';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Code, DBRef, ObjectId, type Document } from 'mongodb';
 import MongoSess, { type Session } from '../../src/index.js';
-import { newSessionId } from '../../src/session-id.js';
+import { newSessionId } from '../../src/session/id.js';
 import { Browser } from '../helpers/http.js';
 import { outcome, type SessionApp } from '../helpers/session-app.js';
 import { sessionFixture } from '../helpers/session-fixture.js';

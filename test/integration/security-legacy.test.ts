@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import Cookies from 'cookies';
 import Keygrip from 'keygrip';
 import { MongoServerError, ObjectId } from 'mongodb';
-import { MOVE_GRACE_MS } from '../../src/legacy.js';
+import { MOVE_GRACE_MS } from '../../src/legacy/legacy.js';
 import { Browser, send, serve } from '../helpers/http.js';
 import { cookiesOf, type SessionApp } from '../helpers/session-app.js';
 import { sessionFixture } from '../helpers/session-fixture.js';

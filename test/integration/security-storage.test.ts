@@ -5,7 +5,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BSON } from 'mongodb';
 import MongoSess from '../../src/index.js';
-import { newSessionId } from '../../src/session-id.js';
+import { newSessionId } from '../../src/session/id.js';
 import { Browser, type Reply } from '../helpers/http.js';
 import { cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
 import { sessionFixture } from '../helpers/session-fixture.js';

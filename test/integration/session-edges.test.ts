@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ObjectId } from 'mongodb';
-import { MOVE_GRACE_MS } from '../../src/legacy.js';
+import { MOVE_GRACE_MS } from '../../src/legacy/legacy.js';
 import { digestOfCookie } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
 import { cookiesOf } from '../helpers/session-app.js';

@@ -6,7 +6,7 @@ import MongoSess, { isSessionHandle, type SessionHandle, type SessionSummary } f
 export async function devices(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const session = new MongoSess(req, res);
 
-  // regenerate() takes { set } with the declared types (SessionData in session-data.ts).
+  // regenerate() takes { set } with the declared types (SessionData in data/session-data.ts).
   await session.regenerate({ set: { userId: 42 } });
   // @ts-expect-error userId is a number
   await session.regenerate({ set: { userId: 'x' } });

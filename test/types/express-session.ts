@@ -1,4 +1,4 @@
-// Express's req.session typed by mongosess/express-session (src/express-session-request.d.ts,
+// Express's req.session typed by mongosess/express-session (src/adapters/express-session-request.d.ts,
 // which this program includes): express-session's methods, and the keys SessionData declares
 // (test/types/session-data.ts merges userId: number and roles: string[] into 'mongosess').
 import express from 'express';
