@@ -658,11 +658,28 @@ export class Session {
    * maxDataBytes (data/size.ts).
    */
   async #write(state: SessionState, ops: WriteOps, bytes?: number, setExpiry?: Date): Promise<void> {
-    if (state.kind === 'forwarded') return this.#writeForwarded(state, ops, bytes, setExpiry);
-    // A new id whose cookie has not gone out can no longer get one: its data would be stored
-    // under an id no client holds.
-    if (state.kind === 'fresh' && !state.cookieSent && !this.#cookie.writable) throw new MongoSessError(newIdTooLate(this.#runtime()));
-    if (state.kind !== 'fresh' && state.kind !== 'unread' && state.kind !== 'absent' && state.kind !== 'live') return;
+    switch (state.kind) {
+      case 'forwarded':
+        return this.#writeForwarded(state, ops, bytes, setExpiry);
+      case 'fresh':
+        // A new id whose cookie has not gone out can no longer get one: its data would be stored
+        // under an id no client holds.
+        if (!state.cookieSent && !this.#cookie.writable) throw new MongoSessError(newIdTooLate(this.#runtime()));
+        break;
+      case 'unread':
+      case 'absent':
+      case 'live':
+        break;
+      case 'legacy':
+      case 'legacyServed':
+      case 'lost':
+      case 'ended':
+        // Never written under this id: callers refuse these first (refuseWrites) or move a 0.4
+        // session to a new id before writing.
+        return;
+      default:
+        return unreachable(state);
+    }
     const { policy } = this.#store;
     const { sessions } = this.#db();
     const now = this.#store.now();
