@@ -39,6 +39,10 @@ const RUNTIME_FILES = [
   'framework-package', // mongosess/express, /koa, /fastify through require and import
   'package', // npm pack, then require('mongosess') and import, and the types in fresh projects
   'browser', // Chromium's cookie jar against node:http (skips, saying so, without Chromium)
+  'unhandled', // Node's default --unhandled-rejections=throw, in a child process
+  'framework-fetch', // the runtime's own Request, Response and Headers (undici), Hono, ws
+  'encryption', // AES-256-GCM and scrypt from node:crypto
+  'cli', // the bin in a child process: parseArgs, exit codes
 ].map((name) => `test/integration/${name}.test.ts`);
 
 const root = join(import.meta.dirname, '..');
