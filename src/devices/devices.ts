@@ -97,14 +97,18 @@ function digestOfSession(session: object, sid: string): SessionDigest | undefine
 /** The handle of the 1.x session a session object names (`listSessions`' `current`). */
 export function handleOfSession(given: unknown): SessionHandle | undefined {
   if (given === undefined) return undefined;
+  const { digest } = identityOf(given, 'listSessions() current');
+  return digest === undefined ? undefined : handleOf(digest);
+}
+
+/** The id, and for a 1.x session its digest, of the session `given` (an option named `what`) stands for. */
+function identityOf(given: unknown, what: string): { sid: string; digest: SessionDigest | undefined } {
   const session = coreOf(given);
   const sid = sidOf(session);
-  if (sid === undefined)
-    throw new MongoSessValidationError(
-      'listSessions() current must be a session (new MongoSess(req, res), or req.session of mongosess/express-session)',
-    );
-  const digest = digestOfSession(session as object, sid);
-  return digest === undefined ? undefined : handleOf(digest);
+  if (sid === undefined) {
+    throw new MongoSessValidationError(`${what} must be a session (new MongoSess(req, res), or req.session of mongosess/express-session)`);
+  }
+  return { sid, digest: digestOfSession(session as object, sid) };
 }
 
 /** A listed 1.x session document as `listSessions` shows it: named by handle, never by digest. */
@@ -147,13 +151,7 @@ export async function endSession(store: SessionStore, handle: unknown, filter: u
 export function exceptClauses(given: unknown): { current: Record<string, unknown>; legacy: Record<string, unknown> } {
   const none = { current: {}, legacy: {} };
   if (given === undefined) return none;
-  const except = coreOf(given);
-  const sid = sidOf(except);
-  if (sid === undefined)
-    throw new MongoSessValidationError(
-      'endAll() except must be a session (new MongoSess(req, res), or req.session of mongosess/express-session)',
-    );
-  const digest = digestOfSession(except as object, sid);
+  const { sid, digest } = identityOf(given, 'endAll() except');
   if (digest !== undefined) return { current: { _id: { $type: 'string', $ne: digest } }, legacy: {} };
   // A 0.4 cookie is its ObjectId in hex.
   return /^[0-9a-f]{24}$/.test(sid) ? { current: {}, legacy: { _id: { $ne: new ObjectId(sid) } } } : none;
