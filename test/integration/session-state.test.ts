@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import MongoSess, { type Session } from '../../src/index.js';
-import { MONGODB_URI, uniqueDbName } from '../helpers/db.js';
 import { Browser } from '../helpers/http.js';
-import { sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 
 type Op =
   | { op: 'get' }
@@ -108,26 +107,18 @@ async function runOps(session: Session, ops: readonly Op[]): Promise<{ results: 
 }
 
 describe('session state: every order of operations', () => {
-  let app: SessionApp;
-
-  before(async () => {
-    await MongoSess.connect({ uri: MONGODB_URI, db: uniqueDbName('state'), autoRemove: 'disabled', warn: () => undefined });
-    app = await sessionApp();
-  });
-
-  after(async () => {
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-  });
+  const fixture = sessionFixture('state', { connect: { autoRemove: 'disabled' } });
+  before(() => fixture.start());
+  after(() => fixture.stop());
 
   /** A browser holding the cookie of a session in the given start state; and that cookie's id. */
   async function browserAt(start: Start): Promise<{ browser: Browser; oldId: string | undefined }> {
     const browser = new Browser();
     if (start === 'fresh') return { browser, oldId: undefined };
-    const oldId: string = (await app.run((s) => s.set({ a: 0 }).then(() => s.sid), { browser })).json();
+    const oldId: string = (await fixture.app.run((s) => s.set({ a: 0 }).then(() => s.sid), { browser })).json();
     if (start === 'gone') {
       // Ended by another request: this browser keeps the old cookie.
-      await app.run((s) => s.end(), { headers: { cookie: `sess=${oldId}` } });
+      await fixture.app.run((s) => s.end(), { headers: { cookie: `sess=${oldId}` } });
     }
     return { browser, oldId };
   }
@@ -138,7 +129,7 @@ describe('session state: every order of operations', () => {
       ['get', 'set'],
     ]) {
       const { browser, oldId } = await browserAt('gone');
-      const reply = await app.run(
+      const reply = await fixture.app.run(
         async (s) => {
           if (ops[0] === 'del') await s.del('a');
           const view = await s.get();
@@ -151,14 +142,14 @@ describe('session state: every order of operations', () => {
       const { viewId, sid } = reply.json();
       assert.notEqual(viewId, oldId, `${ops.join(', ')}: get() must not show the dead id`);
       assert.equal(sid, viewId);
-      assert.equal(await browser.cookie(app.url, 'sess'), sid, 'the fresh id went out with the write');
-      assert.deepEqual((await app.run((s) => s.get('b'), { browser })).json(), 1);
+      assert.equal(await browser.cookie(fixture.app.url, 'sess'), sid, 'the fresh id went out with the write');
+      assert.deepEqual((await fixture.app.run((s) => s.get('b'), { browser })).json(), 1);
     }
   });
 
   it('constructing MongoSess twice for one request gives the one session (no second id, no lost data)', async () => {
     const browser = new Browser();
-    const reply = await app.run(
+    const reply = await fixture.app.run(
       async (first, req, res) => {
         const second = new MongoSess(req, res);
         await first.set({ a: 1 });
@@ -180,13 +171,13 @@ describe('session state: every order of operations', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 6 }), async (ops) => {
           const { browser, oldId } = await browserAt(start);
-          const reply = await app.run((s) => runOps(s, ops), { browser });
+          const reply = await fixture.app.run((s) => runOps(s, ops), { browser });
           assert.equal(reply.status, 200, reply.body);
           const { results, ids } = reply.json() as { results: Result[]; ids: string[] };
           const expected = model(start, ops);
           assert.deepEqual(results, expected.results);
           if (start === 'gone') assert.ok(!ids.includes(oldId ?? ''), 'get() never shows the dead id');
-          const after = (await app.run((s) => s.get(), { browser })).json();
+          const after = (await fixture.app.run((s) => s.get(), { browser })).json();
           const { _id, createdAt, ...data } = after;
           assert.deepEqual(data, expected.stored ?? {}, 'what the next request reads');
         }),
