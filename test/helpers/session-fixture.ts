@@ -22,7 +22,7 @@ export interface SessionFixture {
   start(): Promise<void>;
   /** Closes MongoSess and connects it again with the fixture's options and `options`. */
   reconnect(options?: Partial<ConnectOptions>): Promise<void>;
-  /** Closes the app and MongoSess, drops the database, closes the client. */
+  /** Closes the app and MongoSess, drops the database (even if a test closed the client), closes the client. */
   stop(): Promise<void>;
 }
 
@@ -70,9 +70,10 @@ export function sessionFixture(prefix: string, options: FixtureOptions = {}): Se
     async stop() {
       await app?.close();
       await new Promise((resolve) => MongoSess.close(resolve));
+      // connect() again first: a test may have closed the client (a closed client refuses work).
       await client
-        .db(db)
-        .dropDatabase()
+        .connect()
+        .then(() => client.db(db).dropDatabase())
         .catch(() => undefined);
       await client.close();
     },
