@@ -8,21 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import Keygrip from 'keygrip';
-import { ObjectId, type Collection, type Document } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import MongoSess, { type ConnectOptions, type Session, type SessionOptions } from '../../src/index.js';
-import { MONGODB_URI, monitoredClient, uniqueDbName } from '../helpers/db.js';
+import { MONGODB_URI } from '../helpers/db.js';
 import { Browser, type Reply } from '../helpers/http.js';
-import { cookiesOf, sessionApp, type SessionApp } from '../helpers/session-app.js';
+import { cookiesOf } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
-const HOUR = 3_600_000;
 const NEWEST = `newest-${randomBytes(18).toString('base64url')}`;
 const OLDER = `older-${randomBytes(18).toString('base64url')}`;
 const options: SessionOptions = { keys: [NEWEST, OLDER] };
-
-const { client } = monitoredClient();
-const db = uniqueDbName('sec_secret');
-const collection: Collection<Document> = client.db(db).collection('sessions');
 
 /** Everything that must never be written out. */
 const secrets = new Set<string>([NEWEST, OLDER]);
@@ -34,7 +30,8 @@ const processWarnings: Error[] = [];
 const provoked: unknown[] = [];
 const onWarning = (warning: Error): void => void processWarnings.push(warning);
 
-let app: SessionApp;
+const fixture = sessionFixture('sec_secret', { connect: { warn: (m) => void warned.push(m) }, app: { options } });
+const { client, db, collection } = fixture;
 
 function remember(reply: Reply): Reply {
   for (const cookie of cookiesOf(reply).values()) if (cookie.value) secrets.add(cookie.value);
@@ -102,7 +99,7 @@ async function everySessionCall(browser: Browser): Promise<unknown[]> {
     (s: Session) => capture(s.regenerate()),
     (s: Session) => capture(s.end()),
   ]) {
-    outcomes.push(remember(await app.run(step, { browser })).json());
+    outcomes.push(remember(await fixture.app.run(step, { browser })).json());
   }
   return outcomes;
 }
@@ -115,38 +112,28 @@ async function reconnect(connect: ConnectOptions): Promise<void> {
 describe('security: no secrets in logs or errors', () => {
   before(async () => {
     process.on('warning', onWarning);
-    await client.connect();
-    await MongoSess.connect({ client, db, autoRemove: 'interval', autoRemoveInterval: HOUR, warn: (m) => void warned.push(m) });
-    app = await sessionApp({ options });
+    await fixture.start();
   });
 
   after(async () => {
     process.off('warning', onWarning);
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    const cleanup = monitoredClient().client;
-    await cleanup
-      .db(db)
-      .dropDatabase()
-      .catch(() => undefined);
-    await cleanup.close();
-    await client.close();
+    await fixture.stop();
   });
 
   it('normal use, key rotation, SHA-1 cookies, tampered signatures and a 0.4 upgrade make no warning with an id, signature or key', async () => {
     const browser = new Browser();
-    remember(await app.run((s) => s.set({ user: 'ann' }), { browser, options: { keys: [OLDER] } }));
-    const sid = (await browser.cookie(app.url, 'sess')) ?? '';
-    const resigned = remember(await app.run((s) => s.get('user'), { browser })); // signed with the older key: re-signed
+    remember(await fixture.app.run((s) => s.set({ user: 'ann' }), { browser, options: { keys: [OLDER] } }));
+    const sid = (await browser.cookie(fixture.app.url, 'sess')) ?? '';
+    const resigned = remember(await fixture.app.run((s) => s.get('user'), { browser })); // signed with the older key: re-signed
     assert.equal(resigned.json(), 'ann');
     assert.ok(cookiesOf(resigned).has('sess.sig'));
     const sha1 = new Keygrip([OLDER]).sign(`sess=${sid}`);
     secrets.add(sha1);
-    remember(await app.run((s) => s.get(), { headers: { cookie: `sess=${sid}; sess.sig=${sha1}` } }));
+    remember(await fixture.app.run((s) => s.get(), { headers: { cookie: `sess=${sid}; sess.sig=${sha1}` } }));
     const forged = `${sha1.slice(0, -2)}xx`;
     secrets.add(forged);
-    remember(await app.run((s) => s.get(), { headers: { cookie: `sess=${sid}; sess.sig=${forged}` } }));
-    remember(await app.run((s) => s.regenerate(), { browser }));
+    remember(await fixture.app.run((s) => s.get(), { headers: { cookie: `sess=${sid}; sess.sig=${forged}` } }));
+    remember(await fixture.app.run((s) => s.regenerate(), { browser }));
 
     const legacy = new ObjectId();
     secrets.add(legacy.toHexString());
@@ -154,25 +141,25 @@ describe('security: no secrets in logs or errors', () => {
     const legacySig = new Keygrip([NEWEST]).sign(`sess=${legacy.toHexString()}`);
     secrets.add(legacySig);
     const upgraded = remember(
-      await app.run((s) => s.get('user'), { headers: { cookie: `sess=${legacy.toHexString()}; sess.sig=${legacySig}` } }),
+      await fixture.app.run((s) => s.get('user'), { headers: { cookie: `sess=${legacy.toHexString()}; sess.sig=${legacySig}` } }),
     );
     assert.equal(upgraded.json(), 'old');
 
     assert.ok(secrets.size >= 10, `secrets collected: ${secrets.size}`);
     assertNoSecret(warned, 'a warning (warn option)');
     assertErrorsClean(processWarnings, 'a process warning');
-    assertErrorsClean(app.errors, 'an error');
+    assertErrorsClean(fixture.app.errors, 'an error');
   });
 
   it('misuse and validation errors: writes after end(), a write to a session ended elsewhere, regenerate() after the headers, bad values', async () => {
     const firstError = provoked.length;
-    const firstRequestError = app.errors.length;
+    const firstRequestError = fixture.app.errors.length;
     const browser = new Browser();
-    remember(await app.run((s) => s.set({ user: 'bob' }), { browser }));
-    const sid = (await browser.cookie(app.url, 'sess')) ?? '';
-    const sig = (await browser.cookie(app.url, 'sess.sig')) ?? '';
+    remember(await fixture.app.run((s) => s.set({ user: 'bob' }), { browser }));
+    const sid = (await browser.cookie(fixture.app.url, 'sess')) ?? '';
+    const sig = (await browser.cookie(fixture.app.url, 'sess.sig')) ?? '';
 
-    const sameObject = await app.run(
+    const sameObject = await fixture.app.run(
       async (s) => {
         await s.end();
         return [await capture(s.set({ after: 'end' })), await capture(s.del('user')), await capture(s.regenerate())];
@@ -183,9 +170,9 @@ describe('security: no secrets in logs or errors', () => {
 
     // Ended elsewhere while this request runs: its late write is refused.
     const other = new Browser();
-    remember(await app.run((s) => s.set({ user: 'cy' }), { browser: other }));
+    remember(await fixture.app.run((s) => s.set({ user: 'cy' }), { browser: other }));
     const late = remember(
-      await app.run(
+      await fixture.app.run(
         async (s) => {
           await s.get();
           await MongoSess.endAll({ user: 'cy' });
@@ -197,8 +184,8 @@ describe('security: no secrets in logs or errors', () => {
     assert.equal(late.json(), 'MongoSessEndedError');
 
     const afterHeaders = new Browser();
-    remember(await app.run((s) => s.set({ user: 'dee' }), { browser: afterHeaders }));
-    const lateRegenerate = await app.run(
+    remember(await fixture.app.run((s) => s.set({ user: 'dee' }), { browser: afterHeaders }));
+    const lateRegenerate = await fixture.app.run(
       async (s: Session, _req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         const name = await capture(s.regenerate());
@@ -211,7 +198,7 @@ describe('security: no secrets in logs or errors', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
     const validation = remember(
-      await app.run(
+      await fixture.app.run(
         async (s) => [
           await capture(s.set({ token: s.sid, bad: () => s.sid })),
           await capture(s.set({ token: s.sid, big: 'x'.repeat(2 * 1024 * 1024) })),
@@ -227,7 +214,7 @@ describe('security: no secrets in logs or errors', () => {
 
     assert.ok(provoked.length - firstError >= 10, `errors provoked: ${provoked.length - firstError}`);
     assertErrorsClean(provoked.slice(firstError), 'a provoked error');
-    assertErrorsClean(app.errors.slice(firstRequestError), 'an error');
+    assertErrorsClean(fixture.app.errors.slice(firstRequestError), 'an error');
   });
 
   it('configuration errors never echo a key, even one passed in the wrong shape (keys: "secret" instead of ["secret"])', async () => {
@@ -241,13 +228,13 @@ describe('security: no secrets in logs or errors', () => {
       [[NEWEST]],
       Buffer.from(NEWEST),
     ];
-    const errorsBefore = app.errors.length;
+    const errorsBefore = fixture.app.errors.length;
     for (const keys of bad) {
-      const reply = await app.run(() => 'constructed', { options: { keys: keys as never } });
+      const reply = await fixture.app.run(() => 'constructed', { options: { keys: keys as never } });
       assert.equal(reply.status, 500, `keys: ${inspect(keys)} was accepted`);
       assert.equal(reply.json().error, 'MongoSessConfigError');
     }
-    const configErrors = app.errors.slice(errorsBefore);
+    const configErrors = fixture.app.errors.slice(errorsBefore);
     assert.equal(configErrors.length, bad.length);
     for (const [i, err] of configErrors.entries()) {
       judged.add(err as object);
@@ -272,9 +259,9 @@ describe('security: no secrets in logs or errors', () => {
       warn: (m) => void warned.push(m),
     });
     const firstError = provoked.length;
-    const firstRequestError = app.errors.length;
+    const firstRequestError = fixture.app.errors.length;
     const browser = new Browser();
-    remember(await app.run((s) => s.set({ user: 'eve' }), { browser }));
+    remember(await fixture.app.run((s) => s.set({ user: 'eve' }), { browser }));
     const before = warned.length;
     await proxy.cut();
 
@@ -284,7 +271,7 @@ describe('security: no secrets in logs or errors', () => {
     const legacySig = new Keygrip([NEWEST]).sign(`sess=${legacy}`);
     secrets.add(legacySig);
     outcomes.push(
-      remember(await app.run((s) => capture(s.get()), { headers: { cookie: `sess=${legacy}; sess.sig=${legacySig}` } })).json(),
+      remember(await fixture.app.run((s) => capture(s.get()), { headers: { cookie: `sess=${legacy}; sess.sig=${legacySig}` } })).json(),
     );
     outcomes.push(await capture(MongoSess.endAll({ user: 'eve' })));
     assert.deepEqual(outcomes, Array(6).fill('MongoSessDatabaseError'));
@@ -300,7 +287,7 @@ describe('security: no secrets in logs or errors', () => {
     await new Promise((resolve) => MongoSess.close(resolve));
 
     assertErrorsClean(provoked.slice(firstError), 'a database error');
-    assertErrorsClean(app.errors.slice(firstRequestError), 'an error');
+    assertErrorsClean(fixture.app.errors.slice(firstRequestError), 'an error');
     assertNoSecret(warned, 'a warning (warn option)');
   });
 
@@ -308,9 +295,9 @@ describe('security: no secrets in logs or errors', () => {
     await client.connect();
     await reconnect({ client, db, autoRemove: 'interval', autoRemoveInterval: 100 });
     const firstError = provoked.length;
-    const firstRequestError = app.errors.length;
+    const firstRequestError = fixture.app.errors.length;
     const browser = new Browser();
-    remember(await app.run((s) => s.set({ user: 'fay' }), { browser }));
+    remember(await fixture.app.run((s) => s.set({ user: 'fay' }), { browser }));
     const before = processWarnings.length;
     await client.close();
 
@@ -329,7 +316,7 @@ describe('security: no secrets in logs or errors', () => {
     await new Promise((resolve) => MongoSess.close(resolve));
 
     assertErrorsClean(provoked.slice(firstError), 'a database error');
-    assertErrorsClean(app.errors.slice(firstRequestError), 'an error');
+    assertErrorsClean(fixture.app.errors.slice(firstRequestError), 'an error');
     assertErrorsClean(processWarnings, 'a process warning');
   });
 
@@ -339,11 +326,14 @@ describe('security: no secrets in logs or errors', () => {
       processWarnings.some((w) => w.name === 'MongoSessWarning'),
       'and through process warnings',
     );
-    assert.ok(provoked.length >= 20 && app.errors.length >= 8, `errors: ${provoked.length} provoked, ${app.errors.length} in requests`);
+    assert.ok(
+      provoked.length >= 20 && fixture.app.errors.length >= 8,
+      `errors: ${provoked.length} provoked, ${fixture.app.errors.length} in requests`,
+    );
     assertNoSecret(warned, 'a warning (warn option)');
     const unjudged = (errors: unknown[]) => errors.filter((err) => !(typeof err === 'object' && err !== null && judged.has(err)));
     assertErrorsClean(processWarnings, 'a process warning');
     assertErrorsClean(unjudged(provoked), 'a provoked error');
-    assertErrorsClean(unjudged(app.errors), 'an error');
+    assertErrorsClean(unjudged(fixture.app.errors), 'an error');
   });
 });
