@@ -27,6 +27,8 @@ export interface SessionFixture {
 }
 
 export interface FixtureOptions {
+  /** The server the fixture's client talks to (a serializing proxy's, say). @default MONGODB_URI */
+  uri?: string;
   /** Connect options over the defaults (own client and db, an hourly sweep, warnings dropped). */
   connect?: Partial<ConnectOptions>;
   /** The session app's defaults. */
@@ -37,7 +39,7 @@ export interface FixtureOptions {
 
 /** Call at the top of a test file; `start()` in `before`, `stop()` in `after`. */
 export function sessionFixture(prefix: string, options: FixtureOptions = {}): SessionFixture {
-  const { client, commands, reset } = monitoredClient(MONGODB_URI, options.clientOptions);
+  const { client, commands, reset } = monitoredClient(options.uri ?? MONGODB_URI, options.clientOptions);
   const db = uniqueDbName(prefix);
   const base: ConnectOptions = {
     client,
