@@ -2,87 +2,77 @@
 // sweeping, and changing `expires` between deployments. A fake clock stands in for waiting.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { Collection } from 'mongodb';
-import MongoSess, { MongoSessValidationError, type ConnectOptions } from '../../src/index.js';
-import { digestOfCookie, monitoredClient, serverCapabilities, uniqueDbName } from '../helpers/db.js';
+import MongoSess, { MongoSessValidationError, type Session } from '../../src/index.js';
+import { digestOfCookie, serverCapabilities, uniqueDbName } from '../helpers/db.js';
 import { Gates, writeOutcome } from '../helpers/gates.js';
-import { Browser, parseSetCookie, send, serve, type TestServer } from '../helpers/http.js';
+import { Browser, parseSetCookie } from '../helpers/http.js';
+import type { Step } from '../helpers/session-app.js';
+import { sessionFixture } from '../helpers/session-fixture.js';
 
 const HOUR = 60 * 60 * 1000;
 const MINUTE = 60 * 1000;
-const { client, commands, reset } = monitoredClient();
-const db = uniqueDbName('life');
-const collection: Collection = client.db(db).collection('sessions');
 let clock = Date.now();
 const now = () => clock;
+const fixture = sessionFixture('life', { connect: { now } });
+const { client, collection, commands, reset } = fixture;
 
 /** Gates that hold a request between its read and its write, to stage races. */
 const gates = new Gates();
 
-let app: TestServer;
+/** What one request does with its session. */
+const steps = {
+  /** set()s the data in `json`, then answers get(). */
+  set:
+    (json: string): Step =>
+    async (session: Session) => {
+      await session.set(JSON.parse(json || '{}'));
+      return session.get();
+    },
+  get: (session: Session) => session.get(),
+  end: (session: Session) => session.end(),
+  regenerate: async (session: Session) => {
+    await session.regenerate();
+    return session.get();
+  },
+  /** Reads, waits for the test's signal at gate `key`, then writes and deletes: the late writer of a race. */
+  slow:
+    (key: string): Step =>
+    async (session: Session) => {
+      await session.get();
+      await gates.pass(key);
+      const outcome = await writeOutcome(session.set({ late: true }), 'written');
+      const deleted = await writeOutcome(session.del('name'), 'deleted');
+      return [outcome, deleted];
+    },
+};
 
-async function connect(options: Partial<ConnectOptions> = {}): Promise<void> {
-  await new Promise((resolve) => MongoSess.close(resolve));
-  await MongoSess.connect({ client, db, now, autoRemove: 'interval', autoRemoveInterval: HOUR, ...options });
-}
+/** Runs `step` in one request of `browser`. */
+const request = (browser: Browser, step: Step) => fixture.app.run(step, { browser });
 
 function stored(sid: string) {
   return collection.findOne({ _id: digestOfCookie(sid) });
 }
 
 describe('session lifetime', () => {
-  before(async () => {
-    await client.connect();
-    app = await serve(async (req, res) => {
-      const session = new MongoSess(req, res);
-      const url = new URL(req.url ?? '/', 'http://x');
-      const param = url.searchParams.get('v') ?? '';
-      switch (url.pathname) {
-        case '/set':
-          await session.set(JSON.parse(param || '{}'));
-          return send(res, await session.get());
-        case '/get':
-          return send(res, await session.get());
-        case '/end':
-          return send(res, await session.end());
-        case '/regenerate':
-          await session.regenerate();
-          return send(res, await session.get());
-        case '/slow': {
-          // read, wait for the test's signal, then write and delete: the late writer of a race
-          await session.get();
-          await gates.pass(param);
-          const outcome = await writeOutcome(session.set({ late: true }), 'written');
-          const deleted = await writeOutcome(session.del('name'), 'deleted');
-          return send(res, [outcome, deleted]);
-        }
-        default:
-          return send(res, null, 404);
-      }
-    });
-  });
+  before(() => fixture.start());
 
   afterEach(() => {
     clock = Date.now();
   });
 
-  after(async () => {
-    await app.close();
-    await new Promise((resolve) => MongoSess.close(resolve));
-    await client.close();
-  });
+  after(() => fixture.stop());
 
   it('without rolling, a session lives `expires` from creation; use does not extend it; then it is never served', async () => {
-    await connect({ expires: HOUR });
+    await fixture.reconnect({ expires: HOUR });
     const browser = new Browser();
-    const first = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json();
+    const first = (await request(browser, steps.set('{"name":"Ann"}'))).json();
     const created = clock;
     const doc = await stored(first._id);
     assert.equal(doc?.['expiresAt'].getTime(), created + HOUR);
 
     clock = created + HOUR - MINUTE;
     reset();
-    assert.equal((await browser.get(`${app.url}/get`)).json().name, 'Ann');
+    assert.equal((await request(browser, steps.get)).json().name, 'Ann');
     assert.deepEqual(
       commands.map((c) => c.commandName),
       ['find'],
@@ -91,7 +81,7 @@ describe('session lifetime', () => {
     assert.equal((await stored(first._id))?.['expiresAt'].getTime(), created + HOUR);
 
     clock = created + HOUR + 1;
-    const reply = await browser.get(`${app.url}/get`);
+    const reply = await request(browser, steps.get);
     assert.ok(await stored(first._id), 'the document is still in the database (no TTL has run)');
     assert.notEqual(reply.json()._id, first._id, 'but it is not served: a fresh session instead');
     assert.equal(reply.json().name, undefined);
@@ -99,11 +89,11 @@ describe('session lifetime', () => {
   });
 
   it("an expired session cannot be written back by a set with its old cookie: the set is a new visitor's", async () => {
-    await connect({ expires: HOUR });
+    await fixture.reconnect({ expires: HOUR });
     const browser = new Browser();
-    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json()._id;
+    const sid = (await request(browser, steps.set('{"name":"Ann"}'))).json()._id;
     clock += HOUR + 1;
-    const reply = await browser.get(`${app.url}/set?v=${encodeURIComponent('{"x":1}')}`);
+    const reply = await request(browser, steps.set('{"x":1}'));
     assert.equal(reply.status, 200, reply.body);
     const view = reply.json();
     assert.notEqual(view._id, sid, 'a new session');
@@ -113,18 +103,18 @@ describe('session lifetime', () => {
     assert.equal(doc?.['d']?.['x'], undefined, 'the expired session was not written to');
     const fresh = reply.setCookie.map(parseSetCookie).find((c) => c.name === 'sess');
     assert.equal(fresh?.value, view._id, "the new session's cookie is sent");
-    const next = (await browser.get(`${app.url}/get`)).json();
+    const next = (await request(browser, steps.get)).json();
     assert.deepEqual(next, view, 'and the client holds it');
   });
 
   it('rolling: use pushes the database expiry and the cookie forward', async () => {
-    await connect({ expires: HOUR, rolling: true });
+    await fixture.reconnect({ expires: HOUR, rolling: true });
     const browser = new Browser();
-    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const sid = (await request(browser, steps.set('{"a":1}'))).json()._id;
     const start = clock;
     for (let i = 1; i <= 3; i++) {
       clock = start + i * 50 * MINUTE; // each step is inside the previous expiry, the total far past one hour
-      const reply = await browser.get(`${app.url}/get`);
+      const reply = await request(browser, steps.get);
       assert.equal(reply.json()._id, sid, `still the same session after ${i * 50} minutes`);
       assert.equal((await stored(sid))?.['expiresAt'].getTime(), clock + HOUR);
       const cookie = reply.setCookie.map(parseSetCookie).find((c) => c.name === 'sess');
@@ -133,23 +123,23 @@ describe('session lifetime', () => {
       assert.equal(Date.parse(String(cookie.attrs['expires'])), Math.floor((clock + HOUR) / 1000) * 1000);
     }
     clock += HOUR + 1;
-    assert.notEqual((await browser.get(`${app.url}/get`)).json()._id, sid, 'idle for longer than expires: gone');
+    assert.notEqual((await request(browser, steps.get)).json()._id, sid, 'idle for longer than expires: gone');
   });
 
   it('rolling with touchAfter: a session that is only read costs at most one write per touchAfter', async () => {
-    await connect({ expires: HOUR, rolling: true, touchAfter: 10 * MINUTE });
+    await fixture.reconnect({ expires: HOUR, rolling: true, touchAfter: 10 * MINUTE });
     const browser = new Browser();
-    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const sid = (await request(browser, steps.set('{"a":1}'))).json()._id;
     const start = clock;
     reset();
     for (let minute = 1; minute <= 9; minute++) {
       clock = start + minute * MINUTE;
-      await browser.get(`${app.url}/get`);
+      await request(browser, steps.get);
     }
     assert.deepEqual(new Set(commands.map((c) => c.commandName)), new Set(['find']), 'no write within touchAfter');
     clock = start + 11 * MINUTE;
     reset();
-    await browser.get(`${app.url}/get`);
+    await request(browser, steps.get);
     assert.deepEqual(
       commands.map((c) => c.commandName),
       ['find', 'update'],
@@ -159,12 +149,12 @@ describe('session lifetime', () => {
   });
 
   it('rolling: a set or del is still one command (the write itself moves the expiry)', async () => {
-    await connect({ expires: HOUR, rolling: true });
+    await fixture.reconnect({ expires: HOUR, rolling: true });
     const browser = new Browser();
-    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const sid = (await request(browser, steps.set('{"a":1}'))).json()._id;
     clock += 10 * MINUTE;
     reset();
-    await browser.get(`${app.url}/set?v=${encodeURIComponent('{"b":2}')}`);
+    await request(browser, steps.set('{"b":2}'));
     assert.deepEqual(
       commands.map((c) => c.commandName),
       ['findAndModify'],
@@ -173,49 +163,49 @@ describe('session lifetime', () => {
   });
 
   it('absolute timeout also caps sessions created before it was turned on (from their createdAt)', async () => {
-    await connect({ expires: HOUR, rolling: true });
+    await fixture.reconnect({ expires: HOUR, rolling: true });
     const browser = new Browser();
-    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const sid = (await request(browser, steps.set('{"a":1}'))).json()._id;
     const created = clock;
-    await connect({ expires: HOUR, rolling: true, absoluteTimeout: 2 * HOUR });
+    await fixture.reconnect({ expires: HOUR, rolling: true, absoluteTimeout: 2 * HOUR });
     for (let minutes = 40; minutes < 120; minutes += 40) {
       clock = created + minutes * MINUTE;
-      assert.equal((await browser.get(`${app.url}/get`)).json()._id, sid);
+      assert.equal((await request(browser, steps.get)).json()._id, sid);
     }
     assert.ok((await stored(sid))?.['expiresAt'].getTime() <= created + 2 * HOUR, 'extensions stop at the cap');
     clock = created + 2 * HOUR + 1;
-    assert.notEqual((await browser.get(`${app.url}/get`)).json()._id, sid, 'dead at createdAt + absoluteTimeout');
+    assert.notEqual((await request(browser, steps.get)).json()._id, sid, 'dead at createdAt + absoluteTimeout');
   });
 
   it('absolute timeout: no activity extends a session past its cap from creation', async () => {
-    await connect({ expires: HOUR, rolling: true, absoluteTimeout: 2 * HOUR });
+    await fixture.reconnect({ expires: HOUR, rolling: true, absoluteTimeout: 2 * HOUR });
     const browser = new Browser();
-    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const sid = (await request(browser, steps.set('{"a":1}'))).json()._id;
     const created = clock;
     for (let minutes = 30; minutes < 120; minutes += 30) {
       clock = created + minutes * MINUTE;
-      assert.equal((await browser.get(`${app.url}/get`)).json()._id, sid);
-      await browser.get(`${app.url}/set?v=${encodeURIComponent(`{"m":${minutes}}`)}`);
+      assert.equal((await request(browser, steps.get)).json()._id, sid);
+      await request(browser, steps.set(`{"m":${minutes}}`));
       const expiresAt = (await stored(sid))?.['expiresAt'].getTime();
       assert.ok(expiresAt! <= created + 2 * HOUR, 'expiry never passes the cap');
     }
     clock = created + 2 * HOUR + 1;
-    assert.notEqual((await browser.get(`${app.url}/get`)).json()._id, sid, 'dead at the cap despite activity');
+    assert.notEqual((await request(browser, steps.get)).json()._id, sid, 'dead at the cap despite activity');
   });
 
-  for (const [what, path] of [
-    ['ended', '/end'],
-    ['regenerated', '/regenerate'],
+  for (const [what, ending] of [
+    ['ended', steps.end],
+    ['regenerated', steps.regenerate],
   ] as const) {
     it(`no resurrection: a slow request that writes after the session was ${what} leaves no session behind`, async () => {
-      await connect({ expires: HOUR });
+      await fixture.reconnect({ expires: HOUR });
       const browser = new Browser();
-      const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json()._id;
+      const sid = (await request(browser, steps.set('{"name":"Ann"}'))).json()._id;
       const { atGate, release } = gates.open(what);
 
-      const slow = browser.get(`${app.url}/slow?v=${what}`);
+      const slow = request(browser, steps.slow(what));
       await atGate; // the slow request has read the live session
-      const concurrent = await browser.get(`${app.url}${path}`);
+      const concurrent = await request(browser, ending);
       assert.equal(concurrent.status, 200);
       release();
       const reply = await slow;
@@ -234,14 +224,14 @@ describe('session lifetime', () => {
   }
 
   it('a set with the cookie of an ended session never revives it', async () => {
-    await connect({ expires: HOUR });
+    await fixture.reconnect({ expires: HOUR });
     const browser = new Browser();
-    const sid = (await browser.get(`${app.url}/set?v=${encodeURIComponent('{"name":"Ann"}')}`)).json()._id;
+    const sid = (await request(browser, steps.set('{"name":"Ann"}'))).json()._id;
     const cookie = `sess=${sid}`;
-    await browser.get(`${app.url}/end`);
+    await request(browser, steps.end);
     const replay = new Browser();
-    await replay.jar.setCookie(cookie, app.url);
-    const reply = await replay.get(`${app.url}/set?v=${encodeURIComponent('{"again":true}')}`);
+    await replay.jar.setCookie(cookie, fixture.app.url);
+    const reply = await request(replay, steps.set('{"again":true}'));
     assert.equal(reply.status, 200, 'ended before this request: a new visitor, not an error');
     assert.notEqual(reply.json()._id, sid);
     assert.equal((await stored(sid))?.['ended'], true, 'the old session stays ended');
@@ -250,11 +240,11 @@ describe('session lifetime', () => {
   });
 
   it('log out everywhere: endAll ends every session matching a filter and returns how many', async () => {
-    await connect({ expires: HOUR });
+    await fixture.reconnect({ expires: HOUR });
     const userOf = new Map<Browser, number>();
     for (const user of [7, 7, 7, 8, 8]) {
       const browser = new Browser();
-      await browser.get(`${app.url}/set?v=${encodeURIComponent(JSON.stringify({ userId: user, device: userOf.size }))}`);
+      await request(browser, steps.set(JSON.stringify({ userId: user, device: userOf.size })));
       userOf.set(browser, user);
     }
     assert.equal(await MongoSess.countSessions({ userId: 7 }), 3);
@@ -271,7 +261,7 @@ describe('session lifetime', () => {
     assert.equal(await MongoSess.countSessions({ userId: 7 }), 0);
     assert.equal(await MongoSess.countSessions({ userId: 8 }), 2);
     for (const [browser, user] of userOf) {
-      const data = (await browser.get(`${app.url}/get`)).json();
+      const data = (await request(browser, steps.get)).json();
       assert.equal(data.userId, user === 7 ? undefined : 8);
     }
     const count = await new Promise((resolve, reject) =>
@@ -284,7 +274,7 @@ describe('session lifetime', () => {
   });
 
   it('the sweep removes expired sessions and tombstones with a range query on the expiresAt index', async () => {
-    await connect({ expires: HOUR, autoRemove: 'interval', autoRemoveInterval: 50 });
+    await fixture.reconnect({ expires: HOUR, autoRemove: 'interval', autoRemoveInterval: 50 });
     const indexes = await collection.listIndexes().toArray();
     assert.ok(
       indexes.some((index) => Object.keys(index['key']).join() === 'expiresAt'),
@@ -293,11 +283,11 @@ describe('session lifetime', () => {
     const keep = new Browser();
     const gone = new Browser();
     const ended = new Browser();
-    const keepSid = (await keep.get(`${app.url}/set?v=${encodeURIComponent('{"k":1}')}`)).json()._id;
+    const keepSid = (await request(keep, steps.set('{"k":1}'))).json()._id;
     clock -= 2 * HOUR; // created two hours ago, so already expired
-    const goneSid = (await gone.get(`${app.url}/set?v=${encodeURIComponent('{"k":2}')}`)).json()._id;
-    const endedSid = (await ended.get(`${app.url}/set?v=${encodeURIComponent('{"k":3}')}`)).json()._id;
-    await ended.get(`${app.url}/end`); // its tombstone expires one lifetime after the (past) end
+    const goneSid = (await request(gone, steps.set('{"k":2}'))).json()._id;
+    const endedSid = (await request(ended, steps.set('{"k":3}'))).json()._id;
+    await request(ended, steps.end); // its tombstone expires one lifetime after the (past) end
     clock += 2 * HOUR;
     reset();
     const deadline = Date.now() + 5000;
@@ -334,10 +324,10 @@ describe('session lifetime', () => {
     const changeDb = uniqueDbName('change');
     await new Promise((resolve) => MongoSess.close(resolve));
     await MongoSess.connect({ client, db: changeDb, now, expires: HOUR, warn: () => undefined });
-    const first = (await new Browser().get(`${app.url}/set?v=${encodeURIComponent('{"a":1}')}`)).json()._id;
+    const first = (await request(new Browser(), steps.set('{"a":1}'))).json()._id;
     await new Promise((resolve) => MongoSess.close(resolve));
     await MongoSess.connect({ client, db: changeDb, now, expires: 3 * HOUR, warn: () => undefined });
-    const second = (await new Browser().get(`${app.url}/set?v=${encodeURIComponent('{"a":2}')}`)).json()._id;
+    const second = (await request(new Browser(), steps.set('{"a":2}'))).json()._id;
     const sessions = client.db(changeDb).collection('sessions');
     const expiryOf = async (sid: string) => {
       const doc = await sessions.findOne({ _id: digestOfCookie(sid) });
