@@ -1034,9 +1034,18 @@ export class Session {
     const state = this.#state;
     if (userKey === undefined || maxSessionsPerUser === 0 || state.kind !== 'live') return;
     const path = `${DATA_FIELD}.${userKey}`;
-    if (!Object.hasOwn($set, path)) return;
+    const segments = userKey.split('.');
+    // The user came with this write: its path, or one above it (`set({ passport: { user } })`,
+    // as Passport through the express-session middleware writes it, for userKey 'passport.user').
+    const gained = Object.keys($set).some((key) => {
+      const written = key.slice(DATA_FIELD.length + 1).split('.');
+      return written.length <= segments.length && written.every((segment, i) => segment === segments[i]);
+    });
+    if (!gained) return;
+    const user = Object.hasOwn($set, path) ? $set[path] : readPath(state.doc.d ?? {}, segments);
+    if (user === undefined) return;
     try {
-      await enforceUserLimit(this.#store, handleOf(this.#digestOf(state.id)), $set[path]);
+      await enforceUserLimit(this.#store, handleOf(this.#digestOf(state.id)), user);
     } catch (err) {
       // The user was stored: the write succeeded. The limit's failure is the app's to hear, not this request's.
       this.#store.events.reportError(err as Error, 'ending sessions over maxSessionsPerUser');

@@ -39,7 +39,6 @@ async function login(browser: Browser, data: Record<string, unknown>, headers: R
   return reply.json();
 }
 
-/** The browser's session data (without its `_id` and `createdAt`). */
 /** The session's stored data, without the `_id` and `createdAt` that get() adds. */
 async function dataOf(browser: Browser): Promise<Record<string, unknown>> {
   const reply = await fixture.app.run((s) => s.get().then(({ _id, createdAt, ...data }) => data), { browser });
@@ -251,6 +250,22 @@ describe('device sessions', () => {
       assert.equal((await dataOf(devices[0] as Browser))['userId'], 'max');
       assert.equal((await dataOf(devices[1] as Browser))['userId'], 'max');
       assert.deepEqual(endReasons(), ['evicted']);
+    } finally {
+      await fixture.reconnect();
+    }
+  });
+
+  it("maxSessionsPerUser with a dotted userKey counts a write of the key above it (Passport's passport.user)", async () => {
+    await fixture.reconnect({ userKey: 'passport.user', maxSessionsPerUser: 1 });
+    try {
+      const devices = [new Browser(), new Browser(), new Browser()];
+      for (const browser of devices) {
+        await login(browser, { passport: { user: 'pp' } });
+        clock += MINUTE;
+      }
+      assert.equal(await MongoSess.countSessions({ 'passport.user': 'pp' }), 1, 'only the newest login stays');
+      assert.deepEqual(await dataOf(devices[2] as Browser), { passport: { user: 'pp' } });
+      assert.deepEqual(await dataOf(devices[0] as Browser), {}, 'the oldest was ended');
     } finally {
       await fixture.reconnect();
     }
