@@ -425,8 +425,23 @@ export class Session {
           // Checked and encoded (encrypted) as one set() of the whole data would be, and stored whole.
           const { $set } = buildSet(data, policy.maxDataBytes, this.#store.codec);
           const stored = Object.fromEntries(Object.entries($set).map(([path, value]) => [path.slice(DATA_FIELD.length + 1), value]));
-          const created: SessionDocument = { _id: digest, d: stored, ...creationTimes(policy, this.#store.now()) };
-          doc = (await sessions.insertIfAbsent(created)) ? created : await sessions.find(digest);
+          const now = this.#store.now();
+          // As a first write stores a session: where it was created from, when it was seen.
+          const created: SessionDocument = {
+            _id: digest,
+            d: stored,
+            ...creationTimes(policy, now),
+            ...(this.#client ? { client: this.#client } : {}),
+            seenAt: new Date(now),
+          };
+          if (await sessions.insertIfAbsent(created)) {
+            doc = created;
+            this.#created(digest);
+            this.#enter({ kind: 'live', id, doc });
+            await this.#afterUserSet($set);
+          } else {
+            doc = await sessions.find(digest);
+          }
         } else {
           // Gone from the old store: a parallel request may have adopted it between the look-up
           // above and this load (and deleted the old document): look again.

@@ -105,8 +105,17 @@ describe('adopt: express-session + connect-mongo sessions move into mongosess', 
 
   it('serves an express-session session with its data under a new mongosess cookie, and ends the old one', async () => {
     const old = await oldSession();
-    const first = await get(port(), '/dump', old);
+    const created: unknown[] = [];
+    const onCreated = (event: unknown) => void created.push(event);
+    MongoSess.on('created', onCreated);
+    const first = await get(port(), '/dump', old).finally(() => MongoSess.off('created', onCreated));
     assert.deepEqual(JSON.parse(first.body), { user: 'ann', k7: 1 });
+    // Adopted as a first write stores a session: the created event, and a device's last-seen date.
+    assert.equal(created.length, 1, 'one created event');
+    const [listed] = await MongoSess.listSessions({ user: 'ann', k7: 1 });
+    assert.ok(listed?.handle, 'listed with a handle');
+    const stored = await client.db(db).collection<{ seenAt?: Date }>('sessions').findOne({ h: listed.handle });
+    assert.ok(stored?.seenAt instanceof Date, 'seenAt stored');
     const cookies = cookiesOf(first);
     assert.ok(cookies.get('sid'), 'a mongosess cookie');
     assert.equal(cookies.get('connect.sid'), '', 'the old cookie is cleared');
