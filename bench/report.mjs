@@ -71,9 +71,20 @@ export function evaluateTargets(results) {
     for (const w of results.workloads) {
       const r = xs[w.key].rps / ex[w.key].rps;
       targets.push({
-        target: `${w.label}: mongosess/express-session at least the req/s of express-session + connect-mongo, with no more database commands`,
-        measured: `${int(xs[w.key].rps)} vs ${int(ex[w.key].rps)} req/s = ${ratio(r)}; ${fmt(xs[w.key].commandsPerRequest, 2)} vs ${fmt(ex[w.key].commandsPerRequest, 2)} commands/req`,
-        met: r >= 1 && xs[w.key].commandsPerRequest <= ex[w.key].commandsPerRequest,
+        target: `${w.label}: mongosess/express-session at least the req/s of express-session + connect-mongo`,
+        measured: `${int(xs[w.key].rps)} vs ${int(ex[w.key].rps)} req/s = ${ratio(r)}`,
+        met: r >= 1,
+      });
+    }
+    // Issue 18: one command per request where express-session sends two, and never more than it.
+    for (const w of results.workloads) {
+      const mine = xs[w.key].commandsPerRequest;
+      const theirs = ex[w.key].commandsPerRequest;
+      const twice = theirs >= 1.995;
+      targets.push({
+        target: `${w.label}: mongosess/express-session sends ${twice ? '1 database command per request where express-session + connect-mongo sends 2' : 'no more database commands per request than express-session + connect-mongo'}`,
+        measured: `${fmt(mine, 2)} vs ${fmt(theirs, 2)} commands/req`,
+        met: twice ? mine <= 1.005 : mine <= theirs + 0.005,
       });
     }
     const lostXs = results.lost.exsess?.lost;
@@ -268,6 +279,9 @@ export function renderMarkdown(results) {
   L.push(
     'profiles, and latency as the collection grows are in [overhead.md](overhead.md) (`npm run bench:overhead`, `npm run bench:scale`).',
   );
+  L.push(
+    'What the express-session apps send to the database per request, and what each command costs the server, are in [express-session-db.md](express-session-db.md) (`npm run bench:express-session-db`).',
+  );
   if (results.quick) L.push('', '**This is a `--quick` smoke run: 1 run and short cells. Its numbers are not the benchmark.**');
   L.push('');
   L.push(`## Targets: ${met} of ${targets.length} met`);
@@ -424,7 +438,7 @@ export function renderMarkdown(results) {
   L.push('');
   const mix = results.workloads.map((w) => `${fmt(cfg.rssMix[w.key] * 100)}% ${w.label}`).join(', ');
   L.push(
-    `After the workloads above (so: warm), the same mongosess process served ${int(rss.requests)} more requests, one workload after another: ${mix}. RSS was read after a forced garbage collection (\`--expose-gc\`) before, and after each workload.`,
+    `After the workloads above and a warm-up pass of the same mix (a tenth as many requests, not recorded: after idle time the allocator may have returned memory to the system, whose regrowth is not growth), the same mongosess process served ${int(rss.requests)} more requests, one workload after another: ${mix}. RSS was read after a forced garbage collection (\`--expose-gc\`) before, and after each workload.`,
   );
   L.push('');
   L.push('| Point | Requests since start | RSS MiB | heap used MiB |');
