@@ -89,7 +89,7 @@ export class ExpressSession {
    */
   regenerate(callback: SessionCallback): this {
     const { core, req, config } = this.#shared;
-    this.#run(callback, async () => {
+    this.#run('regenerate', callback, async () => {
       this.#refuseRetired('regenerate');
       await core.restart(config.saveUninitialized);
       this.#retired = true;
@@ -102,7 +102,7 @@ export class ExpressSession {
   /** Ends the session and removes `req.session`; the cookie is cleared. */
   destroy(callback?: SessionCallback): this {
     const { core, req } = this.#shared;
-    this.#run(callback, async () => {
+    this.#run('destroy', callback, async () => {
       this.#retired = true;
       if (req.session === this) delete req.session;
       await core.end();
@@ -112,7 +112,7 @@ export class ExpressSession {
 
   /** Reads the session again from the database; changes not saved are dropped. */
   reload(callback: SessionCallback): this {
-    this.#run(callback, async () => {
+    this.#run('reload', callback, async () => {
       this.#refuseRetired('reload');
       const data = await this.#shared.core.data(true);
       for (const key of Object.keys(this)) delete (this as Record<string, unknown>)[key];
@@ -123,7 +123,7 @@ export class ExpressSession {
 
   /** Writes the changed keys now (one atomic update), instead of at the end of the response. */
   save(callback?: SessionCallback): this {
-    this.#run(callback, () => this.#commit());
+    this.#run('save', callback, () => this.#commit());
     return this;
   }
 
@@ -204,8 +204,11 @@ export class ExpressSession {
     }
   }
 
-  /** Runs `work` and calls back once, on a fresh tick, as express-session's store callbacks do. */
-  #run(callback: SessionCallback | undefined, work: () => Promise<void>): void {
+  /**
+   * Runs `work` and calls back once, on a fresh tick, as express-session's store callbacks do.
+   * Without a callback, an error goes to connect's `warn` (nobody else can hear of it).
+   */
+  #run(operation: string, callback: SessionCallback | undefined, work: () => Promise<void>): void {
     let running: Promise<void>;
     try {
       running = work();
@@ -216,7 +219,7 @@ export class ExpressSession {
       () => callback && process.nextTick(callback),
       (err: unknown) => {
         if (callback) process.nextTick(callback, err);
-        else process.emitWarning(`mongosess/express-session: a session operation without a callback failed: ${(err as Error).message}`);
+        else this.#shared.core.reportUnhandled(`req.session.${operation}()`, err);
       },
     );
   }

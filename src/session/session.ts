@@ -383,6 +383,17 @@ export class Session {
   }
 
   /**
+   * @internal For `mongosess/express-session`: an error of a `req.session` method called without
+   * a callback (`req.session.save()`, as connect-flash calls it), which nobody can handle, goes to
+   * connect's `warn` as the core's own unhandled errors do, instead of being lost.
+   */
+  reportUnhandled(operation: string, err: unknown): void {
+    const error =
+      err instanceof MongoSessError ? err : new MongoSessError(err instanceof Error ? err.message : String(err), { cause: err });
+    reportUnhandled(this.#store.warn, operation, error);
+  }
+
+  /**
    * @internal For `mongosess/express-session`'s `regenerate()`: ends this session (a tombstone,
    * as `end()`) and carries on under a new id with no data, whose cookie goes out now (or with
    * the first write under `cookieOnFirstWrite`). Resolves true.

@@ -17,6 +17,8 @@ const db = uniqueDbName('exsess');
 const sessions = client.db(db).collection<{ _id: string; ended?: true; d?: Record<string, unknown>; lifetime?: number }>('sessions');
 const gates = new Gates();
 const COOKIE = 'sid';
+/** What connect's `warn` was given. */
+const warnings: { message: string; error: Error | undefined }[] = [];
 
 type Route = (req: SessionRequest & { session: NonNullable<SessionRequest['session']> }, res: ServerResponse) => void;
 
@@ -91,6 +93,13 @@ const routes: Record<string, Route> = {
   '/end-others': (req, res) => {
     void MongoSess.endAll({}, { except: req.session }).then((ended) => json(res, ended));
   },
+  // save() without a callback (connect-flash calls it so) of a value mongosess does not store.
+  '/save-unstorable': (req, res) => {
+    req.session['unstorable'] = () => 'a function';
+    req.session.save();
+    delete req.session['unstorable'];
+    json(res, true);
+  },
   '/cookie': (req, res) => json(res, { maxAge: req.session.cookie.maxAge, expires: req.session.cookie.expires }),
   '/slow': (req, res) => {
     req.session['late'] = true;
@@ -125,7 +134,7 @@ function dataSet(update: { $set: Record<string, unknown> }): Record<string, unkn
 describe('mongosess/express-session', () => {
   before(async () => {
     await client.connect();
-    await MongoSess.connect({ client, db, autoRemove: 'interval', warn: () => undefined });
+    await MongoSess.connect({ client, db, autoRemove: 'interval', warn: (message, error) => warnings.push({ message, error }) });
     server = await app({ name: COOKIE, secret: 'express-session test secret', resave: false, saveUninitialized: false });
   });
   after(async () => {
@@ -175,6 +184,30 @@ describe('mongosess/express-session', () => {
     reset();
     await browser.get(url('/push-b'));
     assert.deepEqual(dataSet(writes()[0]!.command['update']), { 'd.b': { deep: [1, 2] } });
+  });
+
+  it("reports a failed save() without a callback through connect's warn, not as a process warning", async () => {
+    const browser = new Browser();
+    await browser.get(url('/inc'));
+    const processWarnings: string[] = [];
+    const onWarning = (warning: Error) => processWarnings.push(warning.message);
+    process.on('warning', onWarning);
+    warnings.length = 0;
+    try {
+      const reply = await browser.get(url('/save-unstorable'));
+      assert.equal(reply.status, 200, reply.body);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const reported = warnings.filter(({ message }) => message.includes('req.session.save()'));
+    assert.equal(reported.length, 1, JSON.stringify(warnings.map(({ message }) => message)));
+    assert.match(reported[0]!.message, /nothing handled/);
+    assert.equal(reported[0]!.error?.name, 'MongoSessValidationError');
+    assert.deepEqual(
+      processWarnings.filter((message) => message.includes('express-session')),
+      [],
+    );
   });
 
   it('has written the session before the response arrives', async () => {
