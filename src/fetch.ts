@@ -88,10 +88,12 @@ export function withSession(session: Session, response: Response): Response {
   return copy;
 }
 
+/** Adds the session's header lines; a Set-Cookie line the response has already (withSession() applied twice) is not added again. */
 function addLines(headers: Headers, lines: readonly (readonly [string, string])[]): void {
+  const present = new Set(headers.getSetCookie());
   for (const [name, value] of lines) {
-    if (name === 'set-cookie') headers.append(name, value);
-    else headers.set(name, value);
+    if (name !== 'set-cookie') headers.set(name, value);
+    else if (!present.has(value)) headers.append(name, value);
   }
 }
 

@@ -104,6 +104,11 @@ function routeHandler(options: FetchSessionOptions): (request: Request) => Promi
       case '/redirect':
         await session.set({ name: 'redirected' });
         return withSession(session, Response.redirect(`${url.origin}/name`, 303));
+      case '/twice': {
+        // withSession() on a Response that already went through it (a helper and a wrapper each call it).
+        await session.set({ name: 'twice' });
+        return withSession(session, withSession(session, new Response('twice')));
+      }
       case '/late': {
         // A new visitor's first write after the Response was built: refused, and said why.
         const response = withSession(session, new Response('built'));
@@ -199,6 +204,14 @@ describe('withSession', () => {
     const reply = await browser.get(`${served.url}/redirect`);
     assert.equal(reply.status, 303);
     assert.equal((await browser.get(`${served.url}/name`)).body, 'redirected');
+  });
+
+  it('adds each cookie line once, however often withSession() is applied to the Response', async () => {
+    const reply = await rawRequest(`${served.url}/twice`);
+    assert.equal(reply.status, 200);
+    const names = reply.setCookie.map((line) => line.split('=', 1)[0]);
+    assert.ok(names.length > 0, 'a cookie was set');
+    assert.deepEqual(names, [...new Set(names)], `each cookie once: ${names.join(', ')}`);
   });
 
   it('refuses a write that needs a new cookie once the Response is built, and says why', async () => {
