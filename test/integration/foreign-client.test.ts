@@ -165,7 +165,8 @@ describe('a MongoClient from another copy of mongodb', () => {
         MongoSess.connect({ client: connection.getClient() as never, db: connection.name, encryption: { keys: [randomBytes(32)] } }),
         {
           name: 'MongoSessConfigError',
-          message: /encryption needs a client from mongodb 7\.x: .*\(mongodb 6\.x, .*\) cannot write\. Pass a MongoClient from mongodb 7\.x .*let mongosess create one \(uri\)/,
+          message:
+            /encryption needs a client from mongodb 7\.x: .*\(mongodb 6\.x, .*\) cannot write\. Pass a MongoClient from mongodb 7\.x .*let mongosess create one \(uri\)/,
         },
       );
     } finally {
