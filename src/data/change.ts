@@ -9,6 +9,7 @@ import { tooLargeError } from './size.js';
 import { MongoSessValidationError } from '../edge/errors.js';
 import type { DataCodec } from './codec.js';
 import { buildSet } from './session-data.js';
+import { documentBytes, OWN_BSON, type ClientBson } from './bson-value.js';
 import { DATA_FIELD } from '../storage/document.js';
 
 type Container = Record<string, unknown> | unknown[];
@@ -56,10 +57,12 @@ function put(container: Container, segment: string, value: unknown): void {
 
 /**
  * Refuses (before anything is written) session data over `maxBytes` of BSON: `regenerate({ set })`
- * writes the whole data, so it is measured whole, on any server.
+ * writes the whole data, so it is measured whole, on any server. The data holds the values of the
+ * client's bson (`bson`): those of another than this package's are measured one by one.
  */
-export function checkDataSize(data: Record<string, unknown>, maxBytes: number): void {
-  if (BSON.calculateObjectSize(data) > maxBytes) throw tooLargeError(maxBytes);
+export function checkDataSize(data: Record<string, unknown>, maxBytes: number, bson: ClientBson = OWN_BSON): void {
+  const bytes = bson.major === OWN_BSON.major ? BSON.calculateObjectSize(data) : documentBytes(data);
+  if (bytes > maxBytes) throw tooLargeError(maxBytes);
 }
 
 /**
@@ -70,6 +73,7 @@ export function regenerateChange(
   options: unknown,
   maxBytes: number,
   codec: DataCodec,
+  bson: ClientBson,
 ): { $set: Record<string, unknown>; bytes: number } | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -79,6 +83,6 @@ export function regenerateChange(
   if (unknownKeys.length > 0) throw new MongoSessValidationError(`regenerate() has no option ${unknownKeys.join(', ')}; it takes { set }`);
   const { set } = options as { set?: unknown };
   if (set === undefined) return undefined;
-  const { $set, bytes } = buildSet(set, maxBytes, codec);
+  const { $set, bytes } = buildSet(set, maxBytes, codec, bson);
   return Object.keys($set).length > 0 ? { $set, bytes } : undefined;
 }

@@ -1,5 +1,6 @@
 import { describeKey, invalid } from './path.js';
-import { isSealed, open, seal, SEALED_SUBTYPE, type EncryptionSettings } from './encryption.js';
+import { checkSealingClient, isSealed, open, seal, SEALED_SUBTYPE, type EncryptionSettings } from './encryption.js';
+import type { ClientBson } from './bson-value.js';
 import { MongoSessDecryptionError, MongoSessError, warning } from '../edge/errors.js';
 
 /**
@@ -13,6 +14,8 @@ import { MongoSessDecryptionError, MongoSessError, warning } from '../edge/error
  * (data/size.ts) charges what is stored.
  */
 export interface DataCodec {
+  /** Refuses, at connect, a client (by its BSON library) that cannot store what `encode` makes. */
+  checkClient(bson: ClientBson): void;
   /** The stored form of the checked value of set()'s key `segments.join('.')`. */
   encode(segments: readonly string[], value: unknown): unknown;
   /** Refuses a del() path the codec cannot apply. */
@@ -41,6 +44,7 @@ function refuseReserved(segments: readonly string[], value: unknown): void {
 
 /** No encryption: values are stored as given. */
 export const PLAIN_CODEC: DataCodec = {
+  checkClient() {},
   encode(segments, value) {
     refuseReserved(segments, value);
     return value;
@@ -84,6 +88,7 @@ export function encryptingCodec(settings: EncryptionSettings, warn: (message: st
   };
 
   return {
+    checkClient: checkSealingClient,
     encode(segments, value) {
       if (segments.length > 1) {
         refuseIfEncrypted(segments, 'set() cannot write into', `so its value is stored whole; set the whole key instead`);

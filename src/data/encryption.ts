@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomFillSync, scryptSync, type KeyObject } from 'node:crypto';
 import { Binary, BSON } from 'mongodb';
-import { MongoSessDecryptionError } from '../edge/errors.js';
+import { MongoSessConfigError, MongoSessDecryptionError } from '../edge/errors.js';
+import { isBinaryLike, OWN_BSON, type BinaryLike, type ClientBson } from './bson-value.js';
 import { checkObject, describe, fail } from '../config/validate-option.js';
 
 /**
@@ -152,9 +153,27 @@ function nextIv(): Buffer {
   return iv;
 }
 
-/** Whether a stored value is a sealed one (whatever key sealed it). */
-export function isSealed(value: unknown): value is Binary {
-  return value instanceof Binary && value.sub_type === SEALED_SUBTYPE;
+/**
+ * Whether a stored value is a sealed one (whatever key sealed it), as any client's driver reads
+ * it back: a mongodb 6.x client's is a bson 6 Binary.
+ */
+export function isSealed(value: unknown): value is BinaryLike {
+  return isBinaryLike(value) && value.sub_type === SEALED_SUBTYPE;
+}
+
+/**
+ * Refuses (at connect) a client that cannot write sealed values: they are Binary values of this
+ * package's bson, and a client of another bson major (mongodb 6.x) refuses those. Its own Binary
+ * class is out of reach, and the values inside a sealed one (an ObjectId) would come back as
+ * this package's, which it could not write either.
+ */
+export function checkSealingClient(client: ClientBson): void {
+  if (client.major === OWN_BSON.major) return;
+  throw new MongoSessConfigError(
+    `encryption needs a client from mongodb ${OWN_BSON.major}.x: encrypted values are bson ${OWN_BSON.major} Binary values, which the ` +
+      `client passed (mongodb ${client.major}.x, such as Mongoose 8's getClient()) cannot write. Pass a MongoClient from mongodb ` +
+      `${OWN_BSON.major}.x (Mongoose 9's getClient() qualifies), or let mongosess create one (uri)`,
+  );
 }
 
 function additionalData(header: Uint8Array, name: string): Buffer {
@@ -183,7 +202,7 @@ export function seal(settings: EncryptionSettings, name: string, value: unknown)
  * Decrypts a sealed value stored under data key `name`. Throws a MongoSessDecryptionError that
  * names the key and the reason, never the value or any key material.
  */
-export function open(settings: EncryptionSettings, name: string, sealed: Binary): unknown {
+export function open(settings: EncryptionSettings, name: string, sealed: BinaryLike): unknown {
   const bytes = Buffer.from(sealed.buffer.buffer, sealed.buffer.byteOffset, sealed.position);
   if (bytes.length < OVERHEAD || bytes[0] !== FORMAT) {
     throw unreadable(name, `it is not an encrypted value of a format this version knows (truncated or damaged)`);

@@ -1,6 +1,7 @@
 import { PLAIN_CODEC, type DataCodec } from './codec.js';
 import { checkKey, describeKey, invalid, isPlainObject } from './path.js';
-import { ALLOWED_BSON, MAX_DEPTH } from './session-data.js';
+import { MAX_DEPTH } from './session-data.js';
+import { allowedBsonBytes, bsonKindOf, OWN_BSON, type ClientBson } from './bson-value.js';
 import { DATA_FIELD } from '../storage/document.js';
 
 /**
@@ -15,10 +16,10 @@ const CODE_OPERATORS = new Set(['$where', '$function', '$accumulator', '$expr'])
 
 /**
  * Turns a filter on session data, `{ userId: 42 }`, into one on the data field. Values may use
- * query operators (`{ $in: [...] }`) but never ones that run code on the server. `{}` matches
- * every live session.
+ * query operators (`{ $in: [...] }`) but never ones that run code on the server, nor BSON values
+ * of another library than the client's (`bson`). `{}` matches every live session.
  */
-export function buildDataFilter(filter: unknown, codec: DataCodec = PLAIN_CODEC): Record<string, unknown> {
+export function buildDataFilter(filter: unknown, codec: DataCodec = PLAIN_CODEC, bson: ClientBson = OWN_BSON): Record<string, unknown> {
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter) || !isPlainObject(filter)) {
     invalid('the filter must be a plain object of data keys and values, for example { userId: 42 }');
   }
@@ -27,14 +28,14 @@ export function buildDataFilter(filter: unknown, codec: DataCodec = PLAIN_CODEC)
     if (key === '_id') invalid('filtering on _id is not possible: ids are stored hashed');
     codec.checkFilterKey(checkKey(key, 'get'));
     const value = (filter as Record<string, unknown>)[key];
-    checkFilterValue(value, key, 0);
+    checkFilterValue(value, key, 0, bson);
     query[`${DATA_FIELD}.${key}`] = value;
   }
   return query;
 }
 
 /** Query values: data (as set() allows, plus RegExp), operator objects and arrays of them. */
-function checkFilterValue(value: unknown, path: string, depth: number): void {
+function checkFilterValue(value: unknown, path: string, depth: number, bson: ClientBson): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -55,9 +56,10 @@ function checkFilterValue(value: unknown, path: string, depth: number): void {
   if (value === null || value instanceof Date || value instanceof RegExp) return;
   if (depth > MAX_DEPTH) invalid(`the filter is nested more than ${MAX_DEPTH} levels deep`);
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return;
-  if (ALLOWED_BSON.some((type) => value instanceof type)) return;
+  const kind = bsonKindOf(value as object);
+  if (kind && allowedBsonBytes(value as object, kind, bson, () => describeKey(path)) !== undefined) return;
   if (Array.isArray(value)) {
-    for (const [i, item] of (value as unknown[]).entries()) checkFilterValue(item, `${path}.${i}`, depth + 1);
+    for (const [i, item] of (value as unknown[]).entries()) checkFilterValue(item, `${path}.${i}`, depth + 1, bson);
     return;
   }
   if (!isPlainObject(value)) {
@@ -67,6 +69,6 @@ function checkFilterValue(value: unknown, path: string, depth: number): void {
   }
   for (const key of Object.keys(value as object)) {
     if (CODE_OPERATORS.has(key)) invalid(`the filter may not use ${key}`);
-    checkFilterValue((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+    checkFilterValue((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, bson);
   }
 }

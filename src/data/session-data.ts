@@ -1,4 +1,3 @@
-import { Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
 import {
   checkKey,
   checkNoOverlap,
@@ -11,6 +10,7 @@ import {
   utf8Bytes,
 } from './path.js';
 import { PLAIN_CODEC, type DataCodec } from './codec.js';
+import { allowedBsonBytes, bsonKindOf, bsonValueBytes, OWN_BSON, type ClientBson } from './bson-value.js';
 import { paddingCharge } from './size.js';
 import { MongoSessValidationError } from '../edge/errors.js';
 import { DATA_FIELD } from '../storage/document.js';
@@ -25,9 +25,6 @@ import { DATA_FIELD } from '../storage/document.js';
 
 /** Far deeper than any session needs; stops stack exhaustion on hostile input. */
 export const MAX_DEPTH = 64;
-
-/** BSON values a user may store besides plain data; `Code` and `DBRef` are not among them. */
-export const ALLOWED_BSON = [ObjectId, Decimal128, Long, Int32, Double, Binary, Timestamp] as const;
 
 const DOT = 0x2e;
 const DOLLAR = 0x24;
@@ -66,14 +63,17 @@ class DataWalk {
   /** BSON bytes counted so far. */
   bytes: number;
   readonly #limit: number;
+  /** The BSON library of the client: BSON values of another are refused. */
+  readonly #bson: ClientBson;
   /** The keys from the set() key down to the container being walked, for error messages only. */
   readonly #path: (string | number)[] = [];
   /** The containers being walked: a cycle is found when the depth limit is reached. */
   readonly #ancestors: object[] = [];
 
-  constructor(bytes: number, limit: number) {
+  constructor(bytes: number, limit: number, bson: ClientBson) {
     this.bytes = bytes;
     this.#limit = limit;
+    this.#bson = bson;
   }
 
   #charge(bytes: number): void {
@@ -99,10 +99,10 @@ class DataWalk {
    * place of that value, which was counted from `from` bytes on: the limit charges what is stored.
    */
   recount(from: number, stored: unknown): void {
-    const bytes = typeof stored === 'object' && stored !== null ? bsonValueBytes(stored) : undefined;
-    if (bytes === undefined) throw new TypeError('mongosess: a codec must store a BSON value');
+    const kind = typeof stored === 'object' && stored !== null ? bsonKindOf(stored) : undefined;
+    if (kind === undefined) throw new TypeError('mongosess: a codec must store a BSON value');
     this.bytes = from;
-    this.#charge(bytes);
+    this.#charge(bsonValueBytes(stored as object, kind.type));
   }
 
   /** Checks `value` (at `key` below the current container) and counts its bytes, not its element's. */
@@ -134,12 +134,18 @@ class DataWalk {
       this.#charge(8);
       return value;
     }
-    const bsonBytes = bsonValueBytes(object);
+    const bsonBytes = object instanceof Uint8Array ? 5 + object.byteLength : this.#bsonBytes(object, key); // Buffer too: a Binary
     if (bsonBytes !== undefined) {
       this.#charge(bsonBytes);
       return value;
     }
     return invalid(`the value at ${this.#where(key)} is a class instance (${object.constructor?.name ?? 'unknown'}); store plain objects`);
+  }
+
+  /** The bytes of a BSON value a user may store, or undefined for any other object; refuses one the client cannot store. */
+  #bsonBytes(object: object, key: string | number | undefined): number | undefined {
+    const kind = bsonKindOf(object);
+    return kind && allowedBsonBytes(object, kind, this.#bson, () => this.#where(key));
   }
 
   /** A plain object or an array: its elements, each checked and counted. */
@@ -192,17 +198,6 @@ class DataWalk {
   }
 }
 
-/** The BSON bytes of a value of a type set() allows besides plain data, or undefined for any other. */
-function bsonValueBytes(value: object): number | undefined {
-  if (value instanceof Uint8Array) return 5 + value.byteLength; // Buffer too: stored as Binary
-  if (!ALLOWED_BSON.some((type) => value instanceof type)) return undefined;
-  if (value instanceof Binary) return 5 + value.position + (value.sub_type === Binary.SUBTYPE_BYTE_ARRAY ? 4 : 0);
-  if (value instanceof ObjectId) return 12;
-  if (value instanceof Decimal128) return 16;
-  if (value instanceof Int32) return 4;
-  return 8; // Long, Double, Timestamp
-}
-
 /** A validated `set()`: the `$set` on the data field, and the most it can add to the stored data. */
 export interface SetWrite {
   $set: Record<string, unknown>;
@@ -216,11 +211,12 @@ export interface SetWrite {
 
 /**
  * Validates `set()`'s argument and turns it into a `$set` on the data field. Throws a
- * MongoSessValidationError (before anything reaches the database) on any bad key or value.
+ * MongoSessValidationError (before anything reaches the database) on any bad key or value, a
+ * BSON value of another library than the client's (`bson`) included.
  */
-export function buildSet(data: unknown, maxBytes: number, codec: DataCodec = PLAIN_CODEC): SetWrite {
+export function buildSet(data: unknown, maxBytes: number, codec: DataCodec = PLAIN_CODEC, bson: ClientBson = OWN_BSON): SetWrite {
   try {
-    return buildSetOf(data, maxBytes, codec);
+    return buildSetOf(data, maxBytes, codec, bson);
   } catch (err) {
     if (err instanceof MongoSessValidationError) throw err;
     // A getter or Proxy in the argument threw, or the serializer met something exotic.
@@ -228,7 +224,7 @@ export function buildSet(data: unknown, maxBytes: number, codec: DataCodec = PLA
   }
 }
 
-function buildSetOf(data: unknown, maxBytes: number, codec: DataCodec): SetWrite {
+function buildSetOf(data: unknown, maxBytes: number, codec: DataCodec, bson: ClientBson): SetWrite {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     invalid(`set() takes an object of keys and values, got: ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
@@ -264,7 +260,7 @@ function buildSetOf(data: unknown, maxBytes: number, codec: DataCodec): SetWrite
   }
 
   const update: Record<string, unknown> = {};
-  const walk = new DataWalk(keyBytes + padding, maxBytes);
+  const walk = new DataWalk(keyBytes + padding, maxBytes, bson);
   for (const [index, key] of keys.entries()) {
     // The path's own segments count towards MongoDB's nesting limit.
     const segments = paths[index] as string[];

@@ -4,11 +4,11 @@
  * handle (session/handle.ts) or by user: end one device, end all but this one, keep at most N
  * sessions per user.
  */
-import { ObjectId } from 'mongodb';
 import { isSessionHandle, type SessionHandle, handleOf, HANDLE_FIELD } from '../session/handle.js';
 import type { SessionSummary } from '../storage/collection.js';
 import { isLive, liveFilter, tombstoneTimes } from '../session/lifetime.js';
 import { buildDataFilter } from '../data/filter.js';
+import { OWN_BSON, type ClientBson } from '../data/bson-value.js';
 import { MongoSessValidationError } from '../edge/errors.js';
 import { hashSessionId, isSessionId, type SessionDigest } from '../session/id.js';
 import type { SessionStore } from '../storage/session-store.js';
@@ -132,7 +132,7 @@ export async function endSession(store: SessionStore, handle: unknown, filter: u
   if (!isSessionHandle(handle)) {
     throw new MongoSessValidationError('endSession() takes a handle from listSessions() (a string starting with msh1.)');
   }
-  const dataFilter = buildDataFilter(filter, store.codec);
+  const dataFilter = buildDataFilter(filter, store.codec, store.bson);
   const now = store.now();
   const before = await store.sessions.endOne(
     { [HANDLE_FIELD]: handle, ...liveFilter(store.policy, now), ...dataFilter },
@@ -148,13 +148,16 @@ export async function endSession(store: SessionStore, handle: unknown, filter: u
  * leaves it out of the 1.x sessions (replacing the `_id` clause of their query: it keeps its
  * `$type`), and the `_id` clause for the 0.4 ones (whose query is an `$and`, with no `_id` of its own).
  */
-export function exceptClauses(given: unknown): { current: Record<string, unknown>; legacy: Record<string, unknown> } {
+export function exceptClauses(
+  given: unknown,
+  bson: ClientBson = OWN_BSON,
+): { current: Record<string, unknown>; legacy: Record<string, unknown> } {
   const none = { current: {}, legacy: {} };
   if (given === undefined) return none;
   const { sid, digest } = identityOf(given, 'endAll() except');
   if (digest !== undefined) return { current: { _id: { $type: 'string', $ne: digest } }, legacy: {} };
-  // A 0.4 cookie is its ObjectId in hex.
-  return /^[0-9a-f]{24}$/.test(sid) ? { current: {}, legacy: { _id: { $ne: new ObjectId(sid) } } } : none;
+  // A 0.4 cookie is its ObjectId in hex; the ObjectId is the client's, which its driver can write.
+  return /^[0-9a-f]{24}$/.test(sid) ? { current: {}, legacy: { _id: { $ne: bson.objectId(sid) } } } : none;
 }
 
 /**

@@ -4,7 +4,8 @@
  * top level, no `expiresAt`), their move to a fresh random id on first use, their TTL index on
  * `createdAt`, and the clause that lets "log out everywhere" reach them.
  */
-import { ObjectId, type Collection, type Filter, type IndexDescriptionInfo } from 'mongodb';
+import type { Collection, Filter, IndexDescriptionInfo, ObjectId } from 'mongodb';
+import type { ClientBson } from '../data/bson-value.js';
 import { isServerError } from '../storage/driver-objects.js';
 import { databaseError, warning } from '../edge/errors.js';
 import { deadlineOf, endedDuring, isLive, movedRecently, tombstoneTimes, type LifetimePolicy } from '../session/lifetime.js';
@@ -104,16 +105,19 @@ export class LegacySessions {
   readonly #collection: Collection<LegacyDocument>;
   readonly #policy: LifetimePolicy;
   readonly #budget: TimeBudget | undefined;
+  /** The client's BSON library: a 0.4 id's ObjectId must be of its class, or its driver refuses it. */
+  readonly #bson: ClientBson;
 
-  constructor(collection: Collection<LegacyDocument>, policy: LifetimePolicy, budget?: TimeBudget) {
+  constructor(collection: Collection<LegacyDocument>, policy: LifetimePolicy, bson: ClientBson, budget?: TimeBudget) {
     this.#collection = collection;
     this.#policy = policy;
+    this.#bson = bson;
     this.#budget = budget;
   }
 
   /** The same documents, with every call bounded by what is left of one request's `budget`. */
   within(budget: TimeBudget): LegacySessions {
-    return new LegacySessions(this.#collection, this.#policy, budget);
+    return new LegacySessions(this.#collection, this.#policy, this.#bson, budget);
   }
 
   /** A database call, bounded by what is left of the request's budget, if any. */
@@ -140,7 +144,7 @@ export class LegacySessions {
     canMove: boolean,
   ): Promise<LegacyOutcome> {
     const requestStart = request.start;
-    const _id = new ObjectId(id);
+    const _id = this.#bson.objectId(id);
     const now = clock();
     const found = await this.#attempt('reading the session', () => this.#collection.findOne({ _id }));
     if (!found) return { kind: 'gone' };
@@ -181,7 +185,7 @@ export class LegacySessions {
   async end(sessions: SessionCollection, id: LegacyId, now: number, requestStart: number): Promise<void> {
     const tombstone = tombstoneTimes(this.#policy, now, true);
     const before = await this.#attempt('ending the session', () =>
-      this.#collection.findOneAndReplace({ _id: new ObjectId(id) }, tombstone, { returnDocument: 'before' }),
+      this.#collection.findOneAndReplace({ _id: this.#bson.objectId(id) }, tombstone, { returnDocument: 'before' }),
     );
     // Only within the grace: later the 0.4 id is dead, and a guessed one must not log anyone out.
     if (before && isTombstone(before) && before.movedTo && movedRecently(before, now, requestStart))

@@ -247,7 +247,7 @@ export class Session {
     const [[data], callback] = splitCallback(args, 1);
     return deliver(
       () => {
-        const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes, this.#store.codec);
+        const { $set, bytes } = buildSet(data, this.#store.policy.maxDataBytes, this.#store.codec, this.#store.bson);
         return this.#enqueue(async () => {
           const state = await this.#writable();
           if (Object.keys($set).length === 0) return true;
@@ -312,7 +312,7 @@ export class Session {
     const [[options], callback] = splitCallback(args);
     return deliver(
       () => {
-        const change = regenerateChange(options, this.#store.policy.maxDataBytes, this.#store.codec);
+        const change = regenerateChange(options, this.#store.policy.maxDataBytes, this.#store.codec, this.#store.bson);
         return this.#enqueue(async () => {
           await this.#regenerate(change);
           if (change) await this.#afterUserSet(change.$set);
@@ -364,7 +364,7 @@ export class Session {
   update(set: SessionUpdate, del: readonly string[]): Promise<boolean> {
     let write: WriteOps;
     try {
-      const { $set, bytes } = buildSet(set, this.#store.policy.maxDataBytes, this.#store.codec);
+      const { $set, bytes } = buildSet(set, this.#store.policy.maxDataBytes, this.#store.codec, this.#store.bson);
       const $unset = buildUnset(del, this.#store.codec);
       const both = del.find((key) => Object.hasOwn($set, `${DATA_FIELD}.${key}`));
       if (both !== undefined) throw new MongoSessValidationError(`update() both sets and removes ${JSON.stringify(both)}`);
@@ -434,7 +434,7 @@ export class Session {
         const data = await load();
         if (data) {
           // Checked and encoded (encrypted) as one set() of the whole data would be, and stored whole.
-          const { $set } = buildSet(data, policy.maxDataBytes, this.#store.codec);
+          const { $set } = buildSet(data, policy.maxDataBytes, this.#store.codec, this.#store.bson);
           const stored = Object.fromEntries(Object.entries($set).map(([path, value]) => [path.slice(DATA_FIELD.length + 1), value]));
           const now = this.#store.now();
           // As a first write stores a session: where it was created from, when it was seen.
@@ -1012,7 +1012,7 @@ export class Session {
     }
     if (state.kind === 'live' || state.kind === 'forwarded') {
       const oldDigest = state.kind === 'live' ? this.#digestOf(state.id) : state.digest;
-      if ($set) checkDataSize(applySet(state.doc.d ?? {}, $set), policy.maxDataBytes);
+      if ($set) checkDataSize(applySet(state.doc.d ?? {}, $set), policy.maxDataBytes, this.#store.bson);
       const source = {
         times: state.doc,
         deadline: deadlineOf(policy, state.doc),

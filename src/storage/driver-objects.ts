@@ -5,7 +5,9 @@
  * 6. Their clients and errors are not `instanceof` this package's classes, so they are
  * recognized by shape and by class name.
  */
-import { MongoClient, MongoServerError } from 'mongodb';
+import { MongoClient, MongoServerError, type ObjectId } from 'mongodb';
+import { bsonKindOf, OWN_BSON, type ClientBson } from '../data/bson-value.js';
+import { MongoSessConfigError } from '../edge/errors.js';
 
 /** The driver majors mongosess works with (the API it uses: findOneAndUpdate returning the document, …). */
 const SUPPORTED_MAJORS = [6, 7] as const;
@@ -46,9 +48,37 @@ export async function driverVersion(client: MongoClient): Promise<string | undef
  */
 export function unsupportedDriver(version: string | undefined): string | undefined {
   if (version === undefined) return undefined;
-  const major = Number(/^(\d+)\./.exec(version)?.[1]);
+  const major = driverMajor(version);
   if (SUPPORTED_MAJORS.some((supported) => supported === major)) return undefined;
   return `client comes from mongodb ${version.split('|')[0]}, which mongosess does not support: pass a MongoClient from mongodb ${SUPPORTED_MAJORS.map((m) => `${m}.x`).join(' or ')} (Mongoose 8 and 9's getClient() qualify)`;
+}
+
+/**
+ * The BSON library of a caller's `client` (whose driver `version` says, if it does): its major
+ * and its ObjectId class, which the driver's default pkFactory makes (in mongodb 6.x and 7.x).
+ * A pkFactory of the app's own may make other ids: the driver's major is then its bson's, and
+ * only this package's major has a class at hand. Throws a MongoSessConfigError when the client
+ * tells neither.
+ */
+export function clientBson(client: MongoClient, version: string | undefined): ClientBson {
+  const { pkFactory } = client.options;
+  if (client instanceof MongoClient) return OWN_BSON;
+  const pk: unknown = pkFactory.createPk();
+  const kind = typeof pk === 'object' && pk !== null ? bsonKindOf(pk) : undefined;
+  if (kind?.type === 'ObjectId') {
+    const ClientObjectId = (pk as object).constructor as new (hex: string) => ObjectId;
+    return { major: kind.major, objectId: (hex) => new ClientObjectId(hex) };
+  }
+  if (version !== undefined && driverMajor(version) === OWN_BSON.major) return OWN_BSON;
+  throw new MongoSessConfigError(
+    `client has a pkFactory that makes no ObjectId, and its driver (${version === undefined ? 'of an unknown version' : `mongodb ${version.split('|')[0]}`}) ` +
+      "does not use this package's bson: mongosess needs the client's ObjectId class (mongosess 0.4 sessions have ObjectId ids, and stored " +
+      'values are checked against it). Pass a client without a pkFactory of its own, or let mongosess create one (uri)',
+  );
+}
+
+function driverMajor(version: string): number {
+  return Number(/^(\d+)\./.exec(version)?.[1]);
 }
 
 /** Whether `value` is an instance of a class named `name` (or of a subclass), from any copy of the driver. */

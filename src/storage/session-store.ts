@@ -7,6 +7,7 @@ import { liveFilter, tombstoneTimes, type LifetimePolicy } from '../session/life
 import type { SessionCollection, SessionSummary } from './collection.js';
 import { buildDataFilter } from '../data/filter.js';
 import type { DataCodec } from '../data/codec.js';
+import type { ClientBson } from '../data/bson-value.js';
 import { exceptClauses, handleOfSession, summarize, type DeviceSettings } from '../devices/devices.js';
 import type { SessionEvents } from '../edge/events.js';
 import type { Warn } from '../edge/errors.js';
@@ -27,6 +28,8 @@ export interface SessionStore {
   readonly policy: SessionPolicy;
   /** What data is stored as (connect's `encryption`): see data/codec.ts. */
   readonly codec: DataCodec;
+  /** The BSON library of the client's driver: the only one whose values it can write. */
+  readonly bson: ClientBson;
   readonly now: () => number;
   /** The server can keep stored data within maxDataBytes (data/size.ts, probed at connect). */
   readonly sizeGuard: boolean;
@@ -51,8 +54,8 @@ function query(store: SessionStore, dataFilter: Record<string, unknown>, now: nu
  * `except` (the caller's own: "log out everywhere else"); resolves how many.
  */
 export async function endAll(store: SessionStore, filter: unknown, except?: unknown): Promise<number> {
-  const dataFilter = buildDataFilter(filter, store.codec);
-  const kept = exceptClauses(except);
+  const dataFilter = buildDataFilter(filter, store.codec, store.bson);
+  const kept = exceptClauses(except, store.bson);
   const now = store.now();
   // 0.4 sessions first: one being moved meanwhile is then either removed here or already a
   // 1.x session when the second pass runs.
@@ -69,7 +72,7 @@ export async function endAll(store: SessionStore, filter: unknown, except?: unkn
 
 /** Counts the live sessions whose data matches `filter`, 0.4 ones included. */
 export async function countSessions(store: SessionStore, filter: unknown): Promise<number> {
-  const dataFilter = buildDataFilter(filter, store.codec);
+  const dataFilter = buildDataFilter(filter, store.codec, store.bson);
   const now = store.now();
   const count = await store.sessions.count(query(store, dataFilter, now));
   return count + (store.legacy ? await store.legacy.count(store.legacy.query(dataFilter, now)) : 0);
@@ -80,7 +83,7 @@ export async function countSessions(store: SessionStore, filter: unknown): Promi
  * The session `current` (the caller's own), if listed, is marked `current: true`.
  */
 export async function listSessions(store: SessionStore, filter: unknown, limit: number, current?: unknown): Promise<SessionSummary[]> {
-  const dataFilter = buildDataFilter(filter, store.codec);
+  const dataFilter = buildDataFilter(filter, store.codec, store.bson);
   const own = handleOfSession(current);
   const now = store.now();
   const listed = (await store.sessions.list(query(store, dataFilter, now), limit)).map((doc) => {

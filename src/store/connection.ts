@@ -2,7 +2,8 @@ import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { CONNECT_OPTIONS, defaultWarn, resolveConnectOptions, type StoreConfig } from '../config/connect-options.js';
 import { databaseError, MongoSessConfigError, MongoSessError, MongoSessNotConnectedError, warning, type Warn } from '../edge/errors.js';
 import { probeSizeGuard } from '../data/size.js';
-import { driverVersion, unsupportedDriver } from '../storage/driver-objects.js';
+import { clientBson, driverVersion, unsupportedDriver } from '../storage/driver-objects.js';
+import { OWN_BSON } from '../data/bson-value.js';
 import { prepareExpiry } from '../storage/expiry-index.js';
 import { LegacySessions, replaceLegacyTtlIndex, type LegacyDocument } from '../legacy/legacy.js';
 import { changedConnectOptions } from '../config/option-changes.js';
@@ -149,10 +150,14 @@ async function open(config: StoreConfig, origin: Origin, events: SessionEvents, 
   const ownsClient = !('client' in settings.client);
   const client = 'client' in settings.client ? settings.client.client : createClient(settings.client);
   try {
+    let bson = OWN_BSON;
     if (!ownsClient) {
-      const unsupported = unsupportedDriver(await driverVersion(client));
+      const version = await driverVersion(client);
+      const unsupported = unsupportedDriver(version);
       if (unsupported) throw new MongoSessConfigError(unsupported);
+      bson = clientBson(client, version);
     }
+    codec.checkClient(bson);
     await client.connect().catch((err: unknown) => Promise.reject(databaseError('connecting to MongoDB', err)));
     warnIfWritesAreNotRetried(client, warn);
     const db = client.db(settings.dbName);
@@ -176,12 +181,13 @@ async function open(config: StoreConfig, origin: Origin, events: SessionEvents, 
       );
     }
     const sessions = new SessionCollection(collection, settings.endingWriteConcern);
-    const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy) : undefined;
+    const legacy = settings.upgradeLegacySessions ? new LegacySessions(legacyCollection, policy, bson) : undefined;
     const store: SessionStore = {
       sessions,
       legacy,
       policy,
       codec,
+      bson,
       now,
       sizeGuard,
       requestTimeout: settings.requestTimeout,

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { clientOf, exceptClauses, handleOfSession, type ClientSource } from '../../../src/devices/devices.js';
 import { handleOf } from '../../../src/session/handle.js';
 import { hashSessionId, newSessionId } from '../../../src/session/id.js';
+
+const require = createRequire(import.meta.url);
+const mongodb6 = require(require.resolve('mongodb', { paths: [require.resolve('mongoose8')] })) as typeof import('mongodb');
 
 function request(headers: Record<string, string>, remoteAddress = '127.0.0.1'): ClientSource {
   return { header: (name) => headers[name], remoteAddress };
@@ -48,5 +52,11 @@ describe('session objects as arguments', () => {
     assert.equal(String((legacy.legacy['_id'] as { $ne: unknown }).$ne), '0123456789abcdef01234567');
     assert.deepEqual(exceptClauses(undefined), { current: {}, legacy: {} });
     assert.throws(() => exceptClauses({}), { name: 'MongoSessValidationError' });
+  });
+
+  it("exceptClauses makes a 0.4 id's ObjectId with the client's class (a mongodb 6.x client writes only bson 6)", () => {
+    const bson = { major: 6, objectId: (hex: string) => new mongodb6.ObjectId(hex) };
+    const { legacy } = exceptClauses({ sid: '0123456789abcdef01234567' }, bson);
+    assert.ok((legacy['_id'] as { $ne: unknown }).$ne instanceof mongodb6.ObjectId);
   });
 });
