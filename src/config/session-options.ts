@@ -43,7 +43,8 @@ export interface SessionOptions {
   /**
    * Secrets that sign the cookie (newest first), or a Keygrip. With keys the signature travels
    * in a `<cookieName>.sig` cookie; a bad signature means a new session; a cookie signed with an
-   * older key is accepted and re-signed with the newest.
+   * older key is accepted and re-signed with the newest once the request proves its session still
+   * live (a write, or after a read one guarded touch: one more command, once per client).
    * @default undefined (unsigned cookies)
    */
   keys?: readonly (string | Buffer)[] | CookieSigner;

@@ -139,7 +139,10 @@ export class Session {
   #queue: Promise<unknown> = Promise.resolve();
   /** Operations called and not yet settled. */
   #pending = 0;
-  /** The cookie came signed with an older key (or 0.4's SHA-1): re-sign it once the session is known live. */
+  /**
+   * The cookie came signed with an older key (or 0.4's SHA-1): re-sign it once a command of this
+   * request proves the session live after its read (a write or a touch that matched, see #touch).
+   */
   #resign = false;
   #bounded: { sessions: SessionCollection; legacy: LegacySessions | undefined } | undefined;
   /** With connect's `recordClient`: stored with the session when this request creates it. */
@@ -163,8 +166,9 @@ export class Session {
     const incoming = this.#cookie.read();
     if (isSessionId(incoming.value)) {
       this.#state = { kind: 'unread', id: incoming.value };
-      // Signed with an older key: re-signed once the session is known to be live, never for a
-      // dead id (that could overwrite the cookie a parallel login has just set).
+      // Signed with an older key: re-signed once a write or touch of this request finds the session
+      // live, never on a read alone nor for a dead id (either could overwrite the cookie a parallel
+      // login has just set).
       this.#resign = incoming.needsResign;
     } else if (store.legacy && isLegacySessionId(incoming.value)) {
       this.#state = { kind: 'legacy', id: incoming.value };
@@ -448,7 +452,7 @@ export class Session {
           if (await sessions.insertIfAbsent(created)) {
             doc = created;
             this.#created(digest);
-            this.#enter({ kind: 'live', id, doc });
+            this.#enter({ kind: 'live', id, doc }, true);
             await this.#afterUserSet($set);
           } else {
             doc = await sessions.find(digest);
@@ -727,7 +731,7 @@ export class Session {
       created: () => this.#created(digest),
     });
     if (doc) {
-      this.#enter({ kind: 'live', id: state.id, doc });
+      this.#enter({ kind: 'live', id: state.id, doc }, true);
       if (expiresAt || (state.kind === 'fresh' && !state.cookieSent)) this.#sendCookie(state.id, doc);
       if (!expiresAt && this.#state.kind === 'live') await this.#touch(this.#state, true);
       return;
@@ -813,20 +817,24 @@ export class Session {
 
   /**
    * Rolling sessions: push expiry (database and cookie) forward when that gains over touchAfter.
-   * The cookie goes out only for an id proven live by a write of this request (`written`, or the
-   * touch matched): a read alone proves nothing about the time after it, and a `regenerate()`
-   * that ran since must not have its new cookie replaced by this response's old one.
+   * A cookie signed with an older key, after a read: touch the session anyway, to prove it still
+   * live before re-signing (once per client after a rotation). The cookie goes out only for an
+   * id proven live by a write of this request (`written`, or the touch matched): a read alone
+   * proves nothing about the time after it, and a `regenerate()` that ran since must not have its
+   * new cookie replaced by this response's old one.
    */
   async #touch(state: Extract<SessionState, { kind: 'live' }>, written: boolean): Promise<void> {
     const { policy } = this.#store;
     const { sessions } = this.#db();
-    // An upgrade request's session is read-only: no response would carry the extended cookie.
-    if (!policy.rolling || this.#cookie.exchange.kind === 'upgrade') return;
+    // An upgrade request's session is read-only: no response would carry the cookie.
+    if (this.#cookie.exchange.kind === 'upgrade') return;
     const now = this.#store.now();
-    const target = touchTarget(policy, state.doc, now);
-    if (target) {
-      const extended = await sessions.touch(this.#digestOf(state.id), liveFilter(policy, now), target, new Date(now));
-      if (!extended) {
+    const target = policy.rolling ? touchTarget(policy, state.doc, now) : undefined;
+    // No proof is needed where a write proved it, nor spent where no cookie can go out any more.
+    const resign = this.#resign && !written && this.#cookie.writable;
+    if (target || resign) {
+      const matched = await sessions.touch(this.#digestOf(state.id), liveFilter(policy, now), new Date(now), target);
+      if (!matched) {
         // Ended or moved since it was read: the cookie now belongs to another request's response.
         // Moved by a regenerate() with a grace window: the rest of this request follows it there.
         const grace = this.#store.devices.regenerateGrace > 0;
@@ -834,8 +842,10 @@ export class Session {
         this.#enter(grace ? await this.#lookedUp(state.id, found, true) : { kind: 'lost', id: state.id });
         return;
       }
-      state.doc.expiresAt = target;
-    } else if (!written) {
+      if (target) state.doc.expiresAt = target;
+      // The cookie sent below is signed with the newest key.
+      this.#resign = false;
+    } else if (!written || !policy.rolling) {
       // Nothing to extend: the cookie the client holds already expires with the session.
       return;
     }
@@ -999,6 +1009,9 @@ export class Session {
     refuseWrites(this.#state, false);
     if (!this.#cookie.writable) throw new MongoSessError(regenerateTooLate(this.#runtime()));
     const wasLegacy = this.#state.kind === 'legacy';
+    // Whatever happens, the old id's cookie is not re-signed: a new one replaces it, or another
+    // request moved or ended the session. Nor is its read then followed by a touch to prove it.
+    this.#resign = false;
     const state = refuseWrites(await this.#settle(), false);
     const { policy } = this.#store;
     const { sessions } = this.#db();
@@ -1129,11 +1142,13 @@ export class Session {
   /**
    * Moves to `next`. Entering `lost` takes back any session cookie this response was going to
    * send (a rolling read's extension, a re-signing): another request has just set the cookie.
+   * `proven`: a write of this request has just matched `next` live, so an older-key cookie is
+   * re-signed now. A read alone never re-signs: a regenerate() may have run since it.
    */
-  #enter(next: SessionState): void {
+  #enter(next: SessionState, proven = false): void {
     this.#state = next;
     if (next.kind === 'lost') this.#cookie.withdraw();
-    if (this.#resign && next.kind === 'live') {
+    if (proven && this.#resign && next.kind === 'live') {
       this.#resign = false;
       this.#sendCookie(next.id, next.doc);
     }

@@ -159,10 +159,14 @@ export class SessionCollection {
     return this.#attempt('writing the session', () => (insert ? upsertOnce(run) : run(false)));
   }
 
-  /** Pushes a live session's expiry to `expiresAt` (and its `lastSeenAt` to `seenAt`); false when no live session matched. */
-  async touch(digest: SessionDigest, live: Filter<SessionDocument>, expiresAt: Date, seenAt?: Date): Promise<boolean> {
-    const result = await this.#attempt('extending the session', () =>
-      this.#collection.updateOne({ _id: digest, ...live }, { $set: { expiresAt, ...(seenAt ? { seenAt } : {}) } }),
+  /**
+   * Marks a live session seen at `seenAt` (its `lastSeenAt`) and, given `expiresAt`, pushes its
+   * expiry there (a rolling extension). False when no live session matched: this is also how a
+   * request proves, after its read, that its session is still live (before re-signing a cookie).
+   */
+  async touch(digest: SessionDigest, live: Filter<SessionDocument>, seenAt: Date, expiresAt?: Date): Promise<boolean> {
+    const result = await this.#attempt(expiresAt ? 'extending the session' : 'checking that the session is still live', () =>
+      this.#collection.updateOne({ _id: digest, ...live }, { $set: { seenAt, ...(expiresAt ? { expiresAt } : {}) } }),
     );
     return result.matchedCount > 0;
   }

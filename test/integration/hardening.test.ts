@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { MongoClient, ObjectId } from 'mongodb';
-import MongoSess from '../../src/index.js';
+import MongoSess, { type SessionOptions } from '../../src/index.js';
 import { describeMessage } from '../../scripts/wire-messages.mjs';
 import { digestOfCookie, MONGODB_URI } from '../helpers/db.js';
 import { Gates } from '../helpers/gates.js';
-import { Browser } from '../helpers/http.js';
+import { Browser, type Reply } from '../helpers/http.js';
 import { cookiesOf, outcome, type SessionApp } from '../helpers/session-app.js';
 import { sessionFixture } from '../helpers/session-fixture.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -64,6 +64,29 @@ async function proxiedClient(t: { skip(message: string): void }): Promise<{ prox
   }
 }
 const proxied: { proxy: TcpProxy; client: MongoClient }[] = [];
+
+/**
+ * A read racing a login: `browser` reads `user` until `held` (one of the read's commands, or its
+ * answer, held at the relay) is reached; the same browser then logs in (regenerate()) and the hold
+ * is released. Returns the login's new id and the read's reply (both checked to be 200s).
+ */
+async function readDuringLogin(
+  held: { atGate: Promise<void>; release: () => void },
+  browser: Browser,
+  options?: SessionOptions,
+): Promise<{ newSid: string; read: Reply }> {
+  const run = { browser, ...(options ? { options } : {}) };
+  const reader = app.run((s) => s.get('user'), run);
+  await held.atGate;
+  const login = await app.run((s) => s.regenerate().then(() => s.sid), run);
+  assert.equal(login.status, 200, login.body);
+  const newSid: string = login.json();
+  assert.match(newSid, ID);
+  held.release();
+  const read = await reader;
+  assert.equal(read.status, 200, read.body);
+  return { newSid, read };
+}
 
 /** A moved 0.4 document: no data left, only the digest of the session it became. */
 function assertForwardingTombstone(doc: Record<string, unknown> | null, message: string): void {
@@ -152,20 +175,40 @@ describe('hardening from the security review', () => {
     const digest = Buffer.from(digestOfCookie(sid));
     const touch = relay.proxy.hold((message) => describeMessage(message).command === 'update' && message.includes(digest));
 
-    const reader = app.run((s) => s.get('user'), { browser });
-    await touch.atGate; // the reader found the session live; its extension is held before the server
-    const login = await app.run((s) => s.regenerate().then(() => s.sid), { browser });
-    assert.equal(login.status, 200, login.body);
-    const newSid = login.json();
-    assert.match(newSid, ID);
-    touch.release();
-    const read = await reader;
+    // The reader finds the session live; its extension is held before the server during the login.
+    const { newSid, read } = await readDuringLogin(touch, browser);
 
-    assert.equal(read.status, 200, read.body);
     assert.equal(cookiesOf(read).get('sess'), undefined, 'the old cookie is not sent again');
     assert.equal(await browser.cookie(app.url, 'sess'), newSid, "the browser keeps the login's cookie");
     assert.equal((await app.run((s) => s.get('user'), { browser })).json(), 'ann');
   });
+
+  // Task h2: a cookie signed with an older key of `keys` is re-signed only once a command of the
+  // request proves the session still live after its read. Re-signed on the read alone, the late
+  // response re-sent the old id over the login's new cookie: the user was logged out at once.
+  for (const regenerateGrace of [0, 30_000]) {
+    const within = regenerateGrace ? ', within regenerateGrace' : '';
+    it(`keys rotated: a read that saw the session live before a concurrent regenerate() does not re-sign the old cookie${within}`, async (t) => {
+      const relay = await proxiedClient(t);
+      if (!relay) return;
+      await fixture.reconnect({ client: relay.client, regenerateGrace });
+      const keys = ['rotation-newest-5e1b', 'rotation-older-c04a'];
+      const browser = new Browser();
+      const first = await app.run((s) => s.set({ user: 'ann' }).then(() => s.sid), { browser, options: { keys: keys.slice(1) } });
+      const sid: string = first.json();
+      const digest = Buffer.from(digestOfCookie(sid));
+      const found = relay.proxy.holdReply((message) => describeMessage(message).command === 'find' && message.includes(digest));
+
+      // The reader's look-up finds the session live; its answer is held during the login.
+      const { newSid, read } = await readDuringLogin(found, browser, { keys });
+
+      assert.equal(read.json(), 'ann', 'the read is served');
+      assert.equal(cookiesOf(read).get('sess'), undefined, 'the old id is not re-signed and sent again');
+      assert.equal(cookiesOf(read).get('sess.sig'), undefined, 'nor its signature');
+      assert.equal(await browser.cookie(app.url, 'sess'), newSid, "the browser keeps the login's cookie");
+      assert.equal((await app.run((s) => s.get('user'), { browser, options: { keys } })).json(), 'ann', 'and is logged in');
+    });
+  }
 
   // With rolling, the read before the gate extends the session and puts the (then valid) old
   // cookie on the response: the refused write must take it back.

@@ -230,14 +230,40 @@ describe('security: cookies', () => {
       assert.equal(rotated.json(), 'ann', 'the older signature is accepted');
       assert.equal(cookie(rotated, 'sess').value, sid, 'same session');
       assert.equal(cookie(rotated, 'sess.sig').value, hmac('sha256', NEWEST, `sess=${sid}`), 're-signed with the newest key');
+      // The read, then one guarded touch that proves the session still live before it is re-signed
+      // (a regenerate() in between must not have its new cookie overwritten: task h2).
       assert.deepEqual(
         commands.map((c) => c.commandName),
-        ['find'],
+        ['find', 'update'],
       );
+      const [touch] = commands[1]?.command['updates'] ?? [];
+      assert.deepEqual(touch.q.ended, { $ne: true }, 'the touch matches only a session not ended');
+      assert.ok(touch.q.expiresAt.$gt instanceof Date, 'nor expired');
+      assert.deepEqual(Object.keys(touch.u.$set), ['seenAt'], 'and changes no expiry');
 
+      reset();
       const later = await app.run((s) => s.get('user'), { browser, options: { keys: [NEWEST] } });
       assert.equal(later.json(), 'ann', 'the re-signed cookie works once the older key is retired');
       assert.deepEqual(later.setCookie, [], 'a cookie signed with the newest key is not sent again');
+      assert.deepEqual(
+        commands.map((c) => c.commandName),
+        ['find'],
+        'and its read is one command again',
+      );
+    });
+
+    it('keys: [newest, older]: a write with an older-key cookie re-signs it with no extra command (the write proves the session live)', async () => {
+      const browser = new Browser();
+      const sid: string = (await app.run((s) => s.set({ user: 'bo' }).then(() => s.sid), { browser, options: { keys: [OLDER] } })).json();
+      reset();
+      const written = await app.run((s) => s.set({ seen: 1 }), { browser, options: { keys: [NEWEST, OLDER] } });
+      assert.equal(written.status, 200, written.body);
+      assert.equal(cookie(written, 'sess').value, sid, 'same session');
+      assert.equal(cookie(written, 'sess.sig').value, hmac('sha256', NEWEST, `sess=${sid}`), 're-signed with the newest key');
+      assert.deepEqual(
+        commands.map((c) => c.commandName),
+        ['findAndModify'],
+      );
     });
 
     it('a cookie signed with a key that was removed from the list is a fresh session, found without a database command', async () => {
