@@ -40,7 +40,7 @@ const SECONDS = Number(arg('seconds', 2));
 const WORKERS = 10;
 if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1 && ROUNDS <= 30)) throw new Error('--rounds must be 1..30');
 if (!(SECONDS >= 0.5 && SECONDS <= 30)) throw new Error('--seconds must be 0.5..30');
-const DB = 'mongosess_write_cost';
+const DB = 'mongosess_express_session_db';
 const MARK = 0.5772156649015329;
 
 const client = new MongoClient(uri(), { monitorCommands: true });
@@ -315,6 +315,7 @@ for (let round = 0; round < ROUNDS; round++) {
   process.stdout.write(`round ${round + 1}/${ROUNDS}\r`);
 }
 await new Promise((resolve) => MongoSess.close(() => resolve()));
+await db.dropDatabase();
 await client.close();
 
 // ---------------------------------------------------------------------------------------------
