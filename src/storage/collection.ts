@@ -47,8 +47,14 @@ export interface SessionSummary {
    * for a mongosess 0.4 session not used since the upgrade (its first use moves it and gives it one).
    */
   handle: SessionHandle | undefined;
-  /** The session's stored keys and values. */
+  /** The session's stored keys and values (with `encryption`, decrypted; see `undecryptable`). */
   data: Record<string, unknown>;
+  /**
+   * With `encryption`: the data keys whose values do not decrypt (sealed with a key no longer in
+   * `encryption.keys`, or damaged), left out of `data`; each cause was reported once through `warn`.
+   * The session is listed all the same, so that it can still be ended by its handle.
+   */
+  undecryptable?: string[];
   /** When the session was first stored; undefined where the document has no creation date. */
   createdAt: Date | undefined;
   /** When the session expires unless used again; undefined where the document has no expiry. */

@@ -10,7 +10,7 @@ import type { DataCodec } from '../data/codec.js';
 import type { ClientBson } from '../data/bson-value.js';
 import { exceptClauses, handleOfSession, summarize, type DeviceSettings } from '../devices/devices.js';
 import type { SessionEvents } from '../edge/events.js';
-import type { Warn } from '../edge/errors.js';
+import { MongoSessDecryptionError, type Warn } from '../edge/errors.js';
 
 /** The session settings of `connect()`, resolved: how sessions live, and what they may hold. */
 export interface SessionPolicy extends LifetimePolicy {
@@ -86,10 +86,31 @@ export async function listSessions(store: SessionStore, filter: unknown, limit: 
   const dataFilter = buildDataFilter(filter, store.codec, store.bson);
   const own = handleOfSession(current);
   const now = store.now();
-  const listed = (await store.sessions.list(query(store, dataFilter, now), limit)).map((doc) => {
-    const summary = summarize(doc, own);
-    return { ...summary, data: store.codec.decode(summary.data) };
-  });
+  const listed = (await store.sessions.list(query(store, dataFilter, now), limit)).map((doc) => decoded(store.codec, summarize(doc, own)));
   if (!store.legacy || listed.length >= limit) return listed;
   return [...listed, ...(await store.legacy.list(store.legacy.query(dataFilter, now), limit - listed.length, now))];
+}
+
+/**
+ * A listed session's data decrypted. A session of which some values do not decrypt is listed
+ * without them (named in `undecryptable`) rather than failing the whole list: a "your devices"
+ * page must still show it, and end it, after a key was retired.
+ */
+function decoded(codec: DataCodec, summary: SessionSummary): SessionSummary {
+  try {
+    return { ...summary, data: codec.decode(summary.data) };
+  } catch (err) {
+    if (!(err instanceof MongoSessDecryptionError)) throw err;
+  }
+  const data: Record<string, unknown> = {};
+  const undecryptable: string[] = [];
+  for (const [key, value] of Object.entries(summary.data)) {
+    try {
+      Object.assign(data, codec.decode({ [key]: value }));
+    } catch (err) {
+      if (!(err instanceof MongoSessDecryptionError)) throw err;
+      undecryptable.push(key);
+    }
+  }
+  return { ...summary, data, undecryptable };
 }

@@ -222,6 +222,28 @@ describe(`encryption at rest, ${route}`, () => {
     }
   });
 
+  it('listSessions lists a session whose values do not decrypt without them (named in undecryptable), so it can still be ended', async () => {
+    await fixture.reconnect({ encryption: { keys: [KEY], fields: ['token'] } });
+    try {
+      const userId = Math.floor(Math.random() * 1e9);
+      await storedSession({ userId, token: 'secret-token-value' });
+      await storedSession({ userId, note: 'kept' });
+      // The key that sealed the first session's token is retired.
+      await fixture.reconnect({ encryption: { keys: [NEW_KEY], fields: ['token'] } });
+      const listed = await MongoSess.listSessions({ userId });
+      assert.equal(listed.length, 2);
+      const [broken, whole] = [listed.find((s) => s.undecryptable), listed.find((s) => !s.undecryptable)];
+      assert.deepEqual(broken?.data, { userId });
+      assert.deepEqual(broken?.undecryptable, ['token']);
+      assert.deepEqual(whole?.data, { userId, note: 'kept' });
+      assert.ok(broken?.handle, 'listed with its handle');
+      assert.equal(await MongoSess.endSession(broken.handle, { userId }), true);
+      assert.equal(await MongoSess.countSessions({ userId }), 1);
+    } finally {
+      await fixture.reconnect({ encryption: { keys: [KEY] } });
+    }
+  });
+
   it('rotation: old values stay readable under [new, old], and are re-encrypted with the newest key when next written', async () => {
     const { browser, sid } = await storedSession({ a: 'one', b: 'two' });
     const oldId = keyIdOf((await storedData(sid))['a']);
