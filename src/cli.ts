@@ -209,7 +209,8 @@ async function doctor(args: Parsed): Promise<Check[]> {
 
 function row(summary: SessionSummary): string {
   const date = (d: Date | undefined) => (d ? d.toISOString() : '-');
-  const data = BSON.EJSON.stringify(summary.data, { relaxed: true });
+  const undecryptable = summary.undecryptable ? ` (does not decrypt: ${summary.undecryptable.join(', ')})` : '';
+  const data = BSON.EJSON.stringify(summary.data, { relaxed: true }) + undecryptable;
   return [summary.handle ?? '(0.4 session)', date(summary.createdAt), date(summary.lastSeenAt), date(summary.expiresAt), data].join('  ');
 }
 

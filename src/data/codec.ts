@@ -14,6 +14,11 @@ import { MongoSessDecryptionError, MongoSessError, warning } from '../edge/error
  * (data/size.ts) charges what is stored.
  */
 export interface DataCodec {
+  /**
+   * Whether values are decrypted with connect's `encryption` keys. Without them a sealed value is a
+   * misconfiguration (refused whole); with them, a value one of them did not seal was retired or damaged.
+   */
+  readonly decrypts: boolean;
   /** Refuses, at connect, a client (by its BSON library) that cannot store what `encode` makes. */
   checkClient(bson: ClientBson): void;
   /** The stored form of the checked value of set()'s key `segments.join('.')`. */
@@ -44,6 +49,7 @@ function refuseReserved(segments: readonly string[], value: unknown): void {
 
 /** No encryption: values are stored as given. */
 export const PLAIN_CODEC: DataCodec = {
+  decrypts: false,
   checkClient() {},
   encode(segments, value) {
     refuseReserved(segments, value);
@@ -88,6 +94,7 @@ export function encryptingCodec(settings: EncryptionSettings, warn: (message: st
   };
 
   return {
+    decrypts: true,
     checkClient: checkSealingClient,
     encode(segments, value) {
       if (segments.length > 1) {

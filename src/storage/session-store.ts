@@ -92,15 +92,16 @@ export async function listSessions(store: SessionStore, filter: unknown, limit: 
 }
 
 /**
- * A listed session's data decrypted. A session of which some values do not decrypt is listed
- * without them (named in `undecryptable`) rather than failing the whole list: a "your devices"
- * page must still show it, and end it, after a key was retired.
+ * A listed session's data decrypted. With `encryption`, a session of which some values do not
+ * decrypt (a retired key, damage) is listed without them (named in `undecryptable`) rather than
+ * failing the whole list: a "your devices" page must still show it, and end it. Without
+ * `encryption`, a sealed value is a misconfiguration, and the list fails as any read does.
  */
 function decoded(codec: DataCodec, summary: SessionSummary): SessionSummary {
   try {
     return { ...summary, data: codec.decode(summary.data) };
   } catch (err) {
-    if (!(err instanceof MongoSessDecryptionError)) throw err;
+    if (!(err instanceof MongoSessDecryptionError) || !codec.decrypts) throw err;
   }
   const data: Record<string, unknown> = {};
   const undecryptable: string[] = [];

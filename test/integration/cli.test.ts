@@ -142,6 +142,13 @@ describe('the mongosess command line', () => {
       const noKeys = await cli(['list', ...sealed]);
       assertCleanError(noKeys, 2, /set MONGOSESS_ENCRYPTION_KEYS/);
       assert.doesNotMatch(noKeys.stderr + listed.stderr, new RegExp(key.replace(/[+/=]/g, '.')), 'the key is never printed');
+      // Under a key that did not seal it: listed all the same, the value that does not decrypt named.
+      const otherKey = { MONGOSESS_ENCRYPTION_KEYS: randomBytes(32).toString('base64') };
+      const unreadable = await cli(['list', '{"userId": "cy"}', ...sealed, '--encrypted-fields', 'email'], otherKey);
+      assert.equal(unreadable.code, 0, unreadable.stderr);
+      assert.match(unreadable.stdout, /\{"userId":"cy"\} \(does not decrypt: email\)/);
+      const unreadableJson = await cli(['list', '{"userId": "cy"}', ...sealed, '--encrypted-fields', 'email', '--json'], otherKey);
+      assert.deepEqual(unreadableJson.json().sessions[0].undecryptable, ['email']);
       const ended = await cli(['end', '{"userId": "cy"}', ...sealed, '--encrypted-fields', 'email', '--json'], withKeys);
       assert.deepEqual(ended.json(), { ended: 1 });
     } finally {
