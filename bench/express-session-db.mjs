@@ -58,12 +58,13 @@ const serverName = typeof buildInfo.ferretdbVersion === 'string' ? `FerretDB ${b
 // The two apps, as bench/servers/ has them (the routes that matter here)
 
 await MongoSess.connect({ client, db: DB, collection: 'mongosess', warn: () => {} });
+// FerretDB 1.x refuses TTL indexes (connect-mongo's 'native' mode then fails every request).
+const autoRemove = serverName.startsWith('FerretDB') ? 'interval' : 'native';
 const connectMongo = MongoStore.create({
   client,
   dbName: DB,
   collectionName: 'connect_mongo',
-  // FerretDB 1.x refuses TTL indexes (connect-mongo's 'native' mode then fails every request).
-  autoRemove: serverName.startsWith('FerretDB') ? 'interval' : 'native',
+  autoRemove,
   touchAfter: 24 * 3600,
 });
 await connectMongo.collectionP;
@@ -72,7 +73,7 @@ const connectMongoDefaults = MongoStore.create({
   client,
   dbName: DB,
   collectionName: 'connect_mongo_defaults',
-  autoRemove: serverName.startsWith('FerretDB') ? 'interval' : 'native',
+  autoRemove,
 });
 await connectMongoDefaults.collectionP;
 
@@ -143,7 +144,7 @@ async function commandsOf(url, cookie) {
   }
   const events = capture;
   capture = undefined;
-  return { res, names: events.map((event) => event.commandName) };
+  return { events, names: events.map((event) => event.commandName) };
 }
 
 const WORKLOADS = [
@@ -179,13 +180,7 @@ async function captureSet({ server, collection }) {
     cookie = cookieOf(await fetch(`${base}/login`));
     await stored(collection, i + 1);
   }
-  capture = [];
-  const res = await fetch(`${base}/set?mark`, { headers: { cookie } });
-  await res.text();
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  const events = capture;
-  capture = undefined;
-  if (!res.ok) throw new Error(`${collection}: /set answered ${res.status}`);
+  const { events } = await commandsOf(`${base}/set?mark`, cookie);
   const ids = (
     await db
       .collection(collection)
